@@ -1,0 +1,121 @@
+//! Shared state and the one route table.
+
+use std::ops::Deref;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::header;
+use axum::routing::get;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+
+use crate::config::Config;
+use crate::http::{assets, error, health, middleware, pages};
+use crate::jobs::JobQueue;
+use crate::store::Store;
+use crate::telemetry::Metrics;
+
+/// Everything a request handler or worker may need. Built once at start-up; tests
+/// build their own.
+pub struct App {
+    pub config: Config,
+    pub store: Arc<dyn Store>,
+    pub jobs: JobQueue,
+    pub metrics: Metrics,
+    pub assets: assets::Assets,
+}
+
+impl App {
+    pub fn new(config: Config, store: Arc<dyn Store>) -> Self {
+        Self {
+            jobs: JobQueue::new(store.clone()),
+            config,
+            store,
+            metrics: Metrics::default(),
+            assets: assets::Assets::default(),
+        }
+    }
+}
+
+/// The axum state: a cheap handle on the `App`.
+#[derive(Clone)]
+pub struct AppState(pub Arc<App>);
+
+impl Deref for AppState {
+    type Target = App;
+    fn deref(&self) -> &App {
+        &self.0
+    }
+}
+
+/// The one route table, grouped by who may call it.
+pub fn router(state: AppState) -> Router {
+    let public = Router::new()
+        .route("/", get(pages::home))
+        .route("/requests", get(pages::requests))
+        .route("/admin", get(pages::admin))
+        .route("/auth/login", get(pages::sign_in))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
+        .route("/static/{*path}", get(assets::serve_static));
+
+    let headers = middleware::security_headers(state.config.is_https());
+
+    let mut router = public
+        .fallback(error::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::html_errors,
+        ))
+        .layer(RequestBodyLimitLayer::new(state.config.max_body_bytes))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            state.config.request_timeout,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::track_metrics,
+        ));
+    for (name, value) in headers {
+        router = router.layer(SetResponseHeaderLayer::if_not_present(name, value));
+    }
+    router
+        .layer(CatchPanicLayer::new())
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+                .layer(SetSensitiveRequestHeadersLayer::new([
+                    header::AUTHORIZATION,
+                    header::COOKIE,
+                ]))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(request_span)
+                        .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+                )
+                .layer(PropagateRequestIdLayer::x_request_id()),
+        )
+        .with_state(state)
+}
+
+/// The log span of a request: method, path (never the query: it may carry tokens) and id.
+fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let request_id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        request_id = %request_id,
+    )
+}

@@ -1,0 +1,398 @@
+//! Configuration: a TOML file overlaid by `WHARF_*` environment variables (env wins).
+//!
+//! Every key has one name: `database_url` in the file is `WHARF_DATABASE_URL` in the
+//! environment. Unknown keys and malformed values are refused with a one-line message
+//! naming the key, so a typo never silently falls back to a default.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// Environment variables with this prefix are reserved for the test suite and ignored here.
+const TEST_ENV_PREFIX: &str = "WHARF_TEST_";
+const ENV_PREFIX: &str = "WHARF_";
+
+/// A configuration problem, worded for the operator who has to fix it.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(String);
+
+/// The validated configuration the server runs with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub public_url: String,
+    pub data_dir: PathBuf,
+    pub database_url: DatabaseUrl,
+    pub log_format: LogFormat,
+    pub log_filter: String,
+    pub request_timeout: Duration,
+    pub max_body_bytes: usize,
+    pub oidc: Option<OidcConfig>,
+    pub groups_claim: String,
+    pub admin_group: String,
+    pub aws_endpoint_url: Option<String>,
+    pub events_dynamodb_table: Option<String>,
+}
+
+/// The identity provider; absent means the development sign-in may be offered.
+#[derive(Clone)]
+pub struct OidcConfig {
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: Option<String>,
+}
+
+impl std::fmt::Debug for OidcConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OidcConfig")
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
+}
+
+/// Which database backend, picked once from the URL scheme.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Sqlite(String),
+    Postgres(String),
+}
+
+impl DatabaseUrl {
+    pub fn parse(url: &str) -> Result<Self, ConfigError> {
+        if url.starts_with("sqlite:") {
+            Ok(Self::Sqlite(url.to_owned()))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Self::Postgres(url.to_owned()))
+        } else {
+            Err(ConfigError(format!(
+                "database_url must start with sqlite:// or postgres://, got {:?}",
+                redact_url(url)
+            )))
+        }
+    }
+
+    /// The URL with any password replaced, safe for logs and error messages.
+    pub fn redacted(&self) -> String {
+        match self {
+            Self::Sqlite(url) | Self::Postgres(url) => redact_url(url),
+        }
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+/// Replace the password in `scheme://user:password@host` with `***`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some((userinfo, host)) = rest.split_once('@') else {
+        return url.to_owned();
+    };
+    match userinfo.split_once(':') {
+        Some((user, _password)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// The file/env shape before validation. Field names are the documented keys.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    listen: Option<String>,
+    public_url: Option<String>,
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    log_format: Option<LogFormat>,
+    log: Option<String>,
+    request_timeout_secs: Option<Number>,
+    max_body_bytes: Option<Number>,
+    oidc_issuer: Option<String>,
+    oidc_client_id: Option<String>,
+    oidc_client_secret: Option<String>,
+    oidc_groups_claim: Option<String>,
+    admin_group: Option<String>,
+    aws_endpoint_url: Option<String>,
+    events_dynamodb_table: Option<String>,
+}
+
+/// A number written either as a TOML integer or (from the environment) as a string.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Number {
+    Int(u64),
+    Text(String),
+}
+
+impl Number {
+    fn get(&self, key: &str) -> Result<u64, ConfigError> {
+        match self {
+            Self::Int(n) => Ok(*n),
+            Self::Text(s) => s
+                .trim()
+                .parse()
+                .map_err(|_| ConfigError(format!("{key} must be a whole number, got {s:?}"))),
+        }
+    }
+}
+
+impl Config {
+    /// Load from an optional TOML file and the process environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::from_sources(file, std::env::vars())
+    }
+
+    /// Load from an optional file and an explicit set of environment variables (tests).
+    pub fn from_sources(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut table = match file {
+            Some(path) => read_file(path)?,
+            None => toml::Table::new(),
+        };
+        for (name, value) in env {
+            let Some(key) = name.strip_prefix(ENV_PREFIX) else {
+                continue;
+            };
+            if name.starts_with(TEST_ENV_PREFIX) {
+                continue;
+            }
+            table.insert(key.to_ascii_lowercase(), toml::Value::String(value));
+        }
+        let raw = RawConfig::deserialize(table).map_err(|e| {
+            ConfigError(format!("configuration: {}", e.message().replace('\n', " ")))
+        })?;
+        raw.validate()
+    }
+}
+
+fn read_file(path: &Path) -> Result<toml::Table, ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError(format!("cannot read config file {}: {e}", path.display())))?;
+    text.parse::<toml::Table>().map_err(|e| {
+        let line = e
+            .span()
+            .map(|s| text[..s.start].lines().count().max(1))
+            .unwrap_or(1);
+        ConfigError(format!(
+            "{}:{line}: {}",
+            path.display(),
+            e.message().replace('\n', " ")
+        ))
+    })
+}
+
+impl RawConfig {
+    fn validate(self) -> Result<Config, ConfigError> {
+        let listen_text = self.listen.unwrap_or_else(|| "127.0.0.1:8080".into());
+        let listen: SocketAddr = listen_text.parse().map_err(|_| {
+            ConfigError(format!(
+                "listen must be an address like 127.0.0.1:8080, got {listen_text:?}"
+            ))
+        })?;
+        let public_url = match self.public_url {
+            Some(url) => parse_http_url("public_url", &url)?,
+            None => format!("http://{listen}"),
+        };
+        let data_dir = self
+            .data_dir
+            .unwrap_or_else(|| PathBuf::from("./wharf-data"));
+        let database_url = match self.database_url {
+            Some(url) => DatabaseUrl::parse(&url)?,
+            None => {
+                DatabaseUrl::Sqlite(format!("sqlite://{}", data_dir.join("wharf.db").display()))
+            }
+        };
+        let oidc = match (self.oidc_issuer, self.oidc_client_id) {
+            (None, None) => None,
+            (Some(issuer), Some(client_id)) => Some(OidcConfig {
+                issuer: parse_http_url("oidc_issuer", &issuer)?,
+                client_id,
+                client_secret: self.oidc_client_secret,
+            }),
+            (Some(_), None) => {
+                return Err(ConfigError(
+                    "oidc_issuer is set but oidc_client_id is not".into(),
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError(
+                    "oidc_client_id is set but oidc_issuer is not".into(),
+                ));
+            }
+        };
+        let request_timeout_secs = match self.request_timeout_secs {
+            Some(n) => n.get("request_timeout_secs")?,
+            None => 30,
+        };
+        if request_timeout_secs == 0 {
+            return Err(ConfigError(
+                "request_timeout_secs must be at least 1".into(),
+            ));
+        }
+        let max_body_bytes = match self.max_body_bytes {
+            Some(n) => n.get("max_body_bytes")?,
+            None => 2 * 1024 * 1024,
+        };
+        let aws_endpoint_url = match self.aws_endpoint_url {
+            Some(url) => Some(parse_http_url("aws_endpoint_url", &url)?),
+            None => None,
+        };
+        Ok(Config {
+            listen,
+            public_url,
+            data_dir,
+            database_url,
+            log_format: self.log_format.unwrap_or(LogFormat::Text),
+            log_filter: self.log.unwrap_or_else(|| "info".into()),
+            request_timeout: Duration::from_secs(request_timeout_secs),
+            max_body_bytes: usize::try_from(max_body_bytes).unwrap_or(usize::MAX),
+            oidc,
+            groups_claim: self.oidc_groups_claim.unwrap_or_else(|| "groups".into()),
+            admin_group: self.admin_group.unwrap_or_else(|| "wharf-admins".into()),
+            aws_endpoint_url,
+            events_dynamodb_table: self.events_dynamodb_table.filter(|t| !t.is_empty()),
+        })
+    }
+}
+
+/// Accept `http://` and `https://` URLs, without a trailing slash.
+fn parse_http_url(key: &str, url: &str) -> Result<String, ConfigError> {
+    let has_host = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .is_some_and(|rest| !rest.is_empty() && !rest.starts_with('/'));
+    if !has_host {
+        return Err(ConfigError(format!(
+            "{key} must be an http:// or https:// URL, got {url:?}"
+        )));
+    }
+    Ok(url.trim_end_matches('/').to_owned())
+}
+
+impl Config {
+    /// Cookies get `Secure` when users reach Wharf over https.
+    pub fn is_https(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+
+    /// The development sign-in is only ever offered without an IdP on a loopback listener.
+    pub fn dev_signin_allowed(&self) -> bool {
+        self.oidc.is_none() && self.listen.ip().is_loopback()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_need_nothing() {
+        let config = Config::from_sources(None, env(&[])).unwrap();
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(
+            config.database_url,
+            DatabaseUrl::Sqlite("sqlite://./wharf-data/wharf.db".into())
+        );
+        assert!(config.dev_signin_allowed());
+    }
+
+    #[test]
+    fn env_wins_over_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("wharf.toml");
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:9000\"\nrequest_timeout_secs = 5\n",
+        )
+        .unwrap();
+        let config =
+            Config::from_sources(Some(&file), env(&[("WHARF_LISTEN", "127.0.0.1:9001")])).unwrap();
+        assert_eq!(config.listen.port(), 9001);
+        assert_eq!(config.request_timeout, Duration::from_secs(5));
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_by_name() {
+        let err = Config::from_sources(None, env(&[("WHARF_DATABSE_URL", "x")])).unwrap_err();
+        assert!(err.to_string().contains("databse_url"), "{err}");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("wharf.toml");
+        std::fs::write(&file, "lissen = \"x\"\n").unwrap();
+        let err = Config::from_sources(Some(&file), env(&[])).unwrap_err();
+        assert!(err.to_string().contains("lissen"), "{err}");
+        assert!(!err.to_string().contains('\n'));
+    }
+
+    #[test]
+    fn malformed_values_name_the_key() {
+        for (key, value, expect) in [
+            ("WHARF_LISTEN", "localhost", "listen"),
+            ("WHARF_DATABASE_URL", "mysql://x", "database_url"),
+            ("WHARF_REQUEST_TIMEOUT_SECS", "soon", "request_timeout_secs"),
+            ("WHARF_PUBLIC_URL", "ftp://x", "public_url"),
+            ("WHARF_LOG_FORMAT", "xml", "xml"),
+        ] {
+            let err = Config::from_sources(None, env(&[(key, value)])).unwrap_err();
+            assert!(err.to_string().contains(expect), "{key}: {err}");
+        }
+    }
+
+    #[test]
+    fn test_variables_are_ignored_and_secrets_redacted() {
+        let config = Config::from_sources(
+            None,
+            env(&[
+                ("WHARF_TEST_DATABASE_URL", "postgres://x"),
+                ("WHARF_DATABASE_URL", "postgres://wharf:hunter2@db/wharf"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            format!("{:?}", config.database_url),
+            "postgres://wharf:***@db/wharf"
+        );
+    }
+
+    #[test]
+    fn oidc_turns_dev_signin_off() {
+        let config = Config::from_sources(
+            None,
+            env(&[
+                ("WHARF_OIDC_ISSUER", "http://127.0.0.1:9999"),
+                ("WHARF_OIDC_CLIENT_ID", "wharf"),
+            ]),
+        )
+        .unwrap();
+        assert!(!config.dev_signin_allowed());
+        let config = Config::from_sources(None, env(&[("WHARF_LISTEN", "0.0.0.0:8080")])).unwrap();
+        assert!(!config.dev_signin_allowed());
+    }
+}

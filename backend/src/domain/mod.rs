@@ -1,0 +1,29 @@
+//! Pure types and rules of the marketplace: no I/O, no sqlx, no AWS, no axum.
+//!
+//! Values that must be valid are parsed once at the edge (`Slug::parse`,
+//! `TeamName::parse`), so the code inside never checks them again.
+
+mod ids;
+mod names;
+mod records;
+
+pub use ids::*;
+pub use names::*;
+pub use records::*;
+
+/// A rule of the domain that a request broke, worded for the person who sent it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct Invalid {
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl Invalid {
+    pub fn new(field: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            field,
+            message: message.into(),
+        }
+    }
+}

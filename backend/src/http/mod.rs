@@ -1,0 +1,10 @@
+//! The web layer (axum): JSON API, HTML pages, health and static assets. Handlers
+//! extract, authorize, call the domain and store, and render; nothing else lives here.
+
+pub mod assets;
+pub mod error;
+pub mod health;
+pub mod middleware;
+pub mod pages;
+
+pub use error::AppError;

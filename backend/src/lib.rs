@@ -1,0 +1,14 @@
+//! Wharf: a data marketplace for a data lake.
+//!
+//! Data flows one way: `http` → `domain` rules → `store` / `jobs`; workers → drivers →
+//! `store`. Nothing below `http` knows about axum; nothing in `domain` knows about sqlx.
+
+pub mod app;
+pub mod config;
+pub mod demo;
+pub mod domain;
+pub mod http;
+pub mod jobs;
+pub mod server;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,166 @@
+//! Start-up and shutdown of `wharf serve` and `wharf worker`: lock the data directory,
+//! open the store, serve until SIGTERM/SIGINT, then let in-flight requests and the
+//! running job finish.
+
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::sync::watch;
+
+use crate::app::{App, AppState, router};
+use crate::config::{Config, DatabaseUrl};
+use crate::jobs::Worker;
+use crate::{demo, store};
+
+/// An exclusive lock held for the life of the process, so a second `wharf serve` on the
+/// same data directory or SQLite file is refused instead of fighting over it.
+pub struct InstanceLock {
+    _files: Vec<File>,
+}
+
+impl InstanceLock {
+    pub fn acquire(config: &Config) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(&config.data_dir).with_context(|| {
+            format!(
+                "cannot create the data directory {}",
+                config.data_dir.display()
+            )
+        })?;
+        let mut paths = vec![config.data_dir.join("wharf.lock")];
+        if let Some(db) = sqlite_path(&config.database_url) {
+            let lock = PathBuf::from(format!("{}.lock", db.display()));
+            if !paths.contains(&lock) {
+                paths.push(lock);
+            }
+        }
+        let files = paths
+            .iter()
+            .map(|path| lock_file(path))
+            .collect::<anyhow::Result<_>>()?;
+        Ok(Self { _files: files })
+    }
+}
+
+fn lock_file(path: &Path) -> anyhow::Result<File> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    let mut file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(path)
+        .with_context(|| format!("cannot open lock file {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(TryLockError::WouldBlock) => {
+            let holder = std::fs::read_to_string(path).unwrap_or_default();
+            anyhow::bail!(
+                "another wharf serve (pid {}) is already using {}; stop it or use another data directory",
+                holder.trim(),
+                path.display()
+            );
+        }
+        Err(TryLockError::Error(e)) => {
+            return Err(e).with_context(|| format!("cannot lock {}", path.display()));
+        }
+    }
+    file.set_len(0)?;
+    write!(file, "{}", std::process::id())?;
+    Ok(file)
+}
+
+fn sqlite_path(url: &DatabaseUrl) -> Option<PathBuf> {
+    let DatabaseUrl::Sqlite(url) = url else {
+        return None;
+    };
+    let path = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
+    let path = path.split('?').next().unwrap_or(path);
+    (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
+}
+
+/// Open the store and prepare what every instance needs (the sandbox environment).
+pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn store::Store>> {
+    let store = store::open(&config.database_url).await?;
+    store.ensure_sandbox_environment().await?;
+    Ok(store)
+}
+
+/// `wharf serve`
+pub async fn serve(config: Config, seed_demo: bool) -> anyhow::Result<()> {
+    let _lock = InstanceLock::acquire(&config)?;
+    let store = open_store(&config).await?;
+    if seed_demo {
+        demo::seed(store.as_ref())
+            .await
+            .context("cannot load the demo catalog")?;
+    }
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let app = AppState(Arc::new(App::new(config, store.clone())));
+    let (stop, stopped) = watch::channel(false);
+    let worker = tokio::spawn(Worker::new(&app.jobs).run(stopped));
+    tracing::info!(
+        listen = %app.config.listen,
+        public_url = %app.config.public_url,
+        database = store.backend(),
+        "wharf is serving"
+    );
+    axum::serve(listener, router(app.clone()))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("the server stopped unexpectedly")?;
+    tracing::info!("requests drained; stopping the worker");
+    let _ = stop.send(true);
+    let _ = worker.await;
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// `wharf worker`: run jobs only, beside one or more `serve` processes.
+pub async fn work(config: Config) -> anyhow::Result<()> {
+    let store = open_store(&config).await?;
+    let app = App::new(config, store.clone());
+    let (stop, stopped) = watch::channel(false);
+    let worker = tokio::spawn(Worker::new(&app.jobs).run(stopped));
+    shutdown_signal().await;
+    let _ = stop.send(true);
+    let _ = worker.await;
+    store.close().await;
+    Ok(())
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM (container stop).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutdown signal received; finishing in-flight work");
+}

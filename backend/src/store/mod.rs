@@ -1,0 +1,172 @@
+//! Persistence: the only code that writes SQL.
+//!
+//! One `Store` trait, split by aggregate, with a SQLite and a PostgreSQL implementation
+//! picked once from the database URL. Each write that changes the domain records its
+//! audit entry and its outbox event in the same transaction.
+
+mod postgres;
+mod sqlite;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+use crate::config::DatabaseUrl;
+use crate::domain::*;
+
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;
+
+/// What can go wrong in the store, sorted by what the caller should do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule was hit (slug taken, name taken): the caller sent a clash.
+    #[error("{0}")]
+    Conflict(String),
+    #[error("not found")]
+    NotFound,
+    /// The database was migrated by a newer Wharf than this one.
+    #[error(
+        "the database was migrated by a newer Wharf (schema version {found} is unknown to \
+         this build, which knows up to {known}); upgrade Wharf or use another database"
+    )]
+    NewerSchema { found: i64, known: i64 },
+    #[error("cannot connect to the database at {url}: {source}")]
+    Connect {
+        url: String,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A row held a value this build cannot read (hand-edited data, a bug).
+    #[error("unreadable row: {0}")]
+    Corrupt(String),
+    #[error("database error: {0}")]
+    Database(#[source] sqlx::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> Self {
+        match &error {
+            sqlx::Error::RowNotFound => Self::NotFound,
+            sqlx::Error::Database(db) if db.is_unique_violation() => {
+                Self::Conflict("that name or slug is already taken".into())
+            }
+            _ => Self::Database(error),
+        }
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Connectivity and schema.
+#[async_trait]
+pub trait HealthStore: Send + Sync {
+    /// `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
+    /// One round trip to the database; `/readyz` answers with it.
+    async fn ping(&self) -> StoreResult<()>;
+    /// The newest applied migration version.
+    async fn schema_version(&self) -> StoreResult<i64>;
+    /// Close the pool, letting in-flight statements finish.
+    async fn close(&self);
+}
+
+/// Users and their teams (IdP groups).
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    /// Create or update the user from the IdP's claims and replace their memberships with
+    /// exactly `teams`, in one transaction: membership is never kept stale.
+    async fn sign_in_user(&self, claims: &UserClaims, teams: &[TeamName]) -> StoreResult<User>;
+    async fn user_teams(&self, user: UserId) -> StoreResult<Vec<Team>>;
+}
+
+/// Domains, environments and (later) products and assets.
+#[async_trait]
+pub trait CatalogStore: Send + Sync {
+    async fn create_domain(&self, actor: Actor, domain: &NewDomain) -> StoreResult<BusinessDomain>;
+    async fn list_domains(&self) -> StoreResult<Vec<BusinessDomain>>;
+    async fn domain_by_slug(&self, slug: &Slug) -> StoreResult<BusinessDomain>;
+    /// The built-in sandbox environment, created on first use.
+    async fn ensure_sandbox_environment(&self) -> StoreResult<Environment>;
+    async fn list_environments(&self) -> StoreResult<Vec<Environment>>;
+    async fn catalog_counts(&self) -> StoreResult<CatalogCounts>;
+}
+
+/// The transactional outbox and the audit log (both written by the other stores).
+#[async_trait]
+pub trait EventStore: Send + Sync {
+    /// Outbox events with `seq > after`, oldest first.
+    async fn events_after(&self, after: i64, limit: i64) -> StoreResult<Vec<OutboxEvent>>;
+    async fn audit_for(&self, target_type: &str, target_id: &str) -> StoreResult<Vec<AuditEntry>>;
+}
+
+/// A job to run in the background.
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub kind: String,
+    pub payload: serde_json::Value,
+    pub run_at: OffsetDateTime,
+    pub max_attempts: i32,
+}
+
+/// A job a worker has claimed; its lease runs until `locked_until`.
+#[derive(Debug, Clone)]
+pub struct ClaimedJob {
+    pub id: JobId,
+    pub kind: String,
+    pub payload: serde_json::Value,
+    pub attempts: i32,
+    pub max_attempts: i32,
+}
+
+/// The durable job queue.
+#[async_trait]
+pub trait JobStore: Send + Sync {
+    async fn enqueue_job(&self, job: &NewJob) -> StoreResult<JobId>;
+    /// Claim the oldest due job (or one whose worker's lease ran out) for `lease`.
+    async fn claim_job(&self, worker: &str, lease: Duration) -> StoreResult<Option<ClaimedJob>>;
+    async fn complete_job(&self, id: JobId, worker: &str) -> StoreResult<()>;
+    /// Record a failure; `retry_at` queues it again, `None` gives up.
+    async fn fail_job(
+        &self,
+        id: JobId,
+        worker: &str,
+        error: &str,
+        retry_at: Option<OffsetDateTime>,
+    ) -> StoreResult<()>;
+    /// Jobs waiting or running.
+    async fn job_queue_depth(&self) -> StoreResult<i64>;
+}
+
+/// Everything Wharf persists.
+pub trait Store: HealthStore + UserStore + CatalogStore + EventStore + JobStore {}
+impl<T: HealthStore + UserStore + CatalogStore + EventStore + JobStore> Store for T {}
+
+/// Connect to the database the URL names and bring its schema up to date.
+pub async fn open(url: &DatabaseUrl) -> StoreResult<Arc<dyn Store>> {
+    Ok(match url {
+        DatabaseUrl::Sqlite(url) => Arc::new(SqliteStore::open(url).await?),
+        DatabaseUrl::Postgres(url) => Arc::new(PgStore::open(url).await?),
+    })
+}
+
+/// Now, at the precision both databases keep (microseconds), so values round-trip exactly.
+pub fn now() -> OffsetDateTime {
+    let now = OffsetDateTime::now_utc();
+    now.replace_nanosecond(now.nanosecond() / 1_000 * 1_000)
+        .unwrap_or(now)
+}
+
+/// Map a migration run's error, recognising a database from a newer Wharf.
+fn migrate_error(error: sqlx::migrate::MigrateError, known: i64) -> StoreError {
+    match error {
+        sqlx::migrate::MigrateError::VersionMissing(found) => {
+            StoreError::NewerSchema { found, known }
+        }
+        other => StoreError::Migrate(other),
+    }
+}

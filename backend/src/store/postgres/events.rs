@@ -1,0 +1,70 @@
+//! Outbox and audit reads on PostgreSQL.
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::PgStore;
+use crate::domain::*;
+use crate::store::{EventStore, StoreResult};
+
+#[async_trait]
+impl EventStore for PgStore {
+    #[tracing::instrument(skip_all)]
+    async fn events_after(&self, after: i64, limit: i64) -> StoreResult<Vec<OutboxEvent>> {
+        let rows: Vec<(i64, Uuid, String, String, OffsetDateTime, serde_json::Value)> =
+            sqlx::query_as(
+                "SELECT seq, id, type, subject, time, data FROM outbox_events
+                 WHERE seq > $1 ORDER BY seq LIMIT $2",
+            )
+            .bind(after)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(seq, id, event_type, subject, time, data)| OutboxEvent {
+                seq,
+                id: EventId(id),
+                event_type,
+                subject,
+                time,
+                data,
+            })
+            .collect())
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn audit_for(&self, target_type: &str, target_id: &str) -> StoreResult<Vec<AuditEntry>> {
+        let rows: Vec<(
+            Uuid,
+            OffsetDateTime,
+            Option<Uuid>,
+            String,
+            String,
+            String,
+            serde_json::Value,
+        )> = sqlx::query_as(
+            "SELECT id, at, actor_id, action, target_type, target_id, detail
+                 FROM audit_entries WHERE target_type = $1 AND target_id = $2 ORDER BY at, id",
+        )
+        .bind(target_type)
+        .bind(target_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(id, at, actor_id, action, target_type, target_id, detail)| AuditEntry {
+                    id,
+                    at,
+                    actor_id: actor_id.map(UserId),
+                    action,
+                    target_type,
+                    target_id,
+                    detail,
+                },
+            )
+            .collect())
+    }
+}

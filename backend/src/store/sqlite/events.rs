@@ -1,0 +1,69 @@
+//! Outbox and audit reads on SQLite.
+
+use async_trait::async_trait;
+
+use super::{SqliteStore, parse_id, parse_json, parse_ts};
+use crate::domain::*;
+use crate::store::{EventStore, StoreResult};
+
+#[async_trait]
+impl EventStore for SqliteStore {
+    #[tracing::instrument(skip_all)]
+    async fn events_after(&self, after: i64, limit: i64) -> StoreResult<Vec<OutboxEvent>> {
+        let rows: Vec<(i64, String, String, String, String, String)> = sqlx::query_as(
+            "SELECT seq, id, type, subject, time, data FROM outbox_events
+             WHERE seq > ? ORDER BY seq LIMIT ?",
+        )
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(seq, id, event_type, subject, time, data)| {
+                Ok(OutboxEvent {
+                    seq,
+                    id: parse_id(&id)?,
+                    event_type,
+                    subject,
+                    time: parse_ts(&time)?,
+                    data: parse_json(&data)?,
+                })
+            })
+            .collect()
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn audit_for(&self, target_type: &str, target_id: &str) -> StoreResult<Vec<AuditEntry>> {
+        let rows: Vec<(
+            String,
+            String,
+            Option<String>,
+            String,
+            String,
+            String,
+            String,
+        )> = sqlx::query_as(
+            "SELECT id, at, actor_id, action, target_type, target_id, detail
+                 FROM audit_entries WHERE target_type = ? AND target_id = ? ORDER BY at, id",
+        )
+        .bind(target_type)
+        .bind(target_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(
+                |(id, at, actor_id, action, target_type, target_id, detail)| {
+                    Ok(AuditEntry {
+                        id: parse_id(&id)?,
+                        at: parse_ts(&at)?,
+                        actor_id: actor_id.as_deref().map(parse_id).transpose()?,
+                        action,
+                        target_type,
+                        target_id,
+                        detail: parse_json(&detail)?,
+                    })
+                },
+            )
+            .collect()
+    }
+}

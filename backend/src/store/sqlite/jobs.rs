@@ -1,0 +1,117 @@
+//! The job queue on SQLite: a claim is one conditional `UPDATE … RETURNING`, which SQLite
+//! runs atomically, so two workers never hold the same job.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+use super::{SqliteStore, parse_id, parse_json, ts};
+use crate::domain::JobId;
+use crate::store::{ClaimedJob, JobStore, NewJob, StoreResult, now};
+
+#[async_trait]
+impl JobStore for SqliteStore {
+    #[tracing::instrument(skip_all)]
+    async fn enqueue_job(&self, job: &NewJob) -> StoreResult<JobId> {
+        let id = JobId::new();
+        let now = ts(now());
+        sqlx::query(
+            "INSERT INTO jobs (id, kind, payload, max_attempts, run_at, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(id.to_string())
+        .bind(&job.kind)
+        .bind(job.payload.to_string())
+        .bind(job.max_attempts)
+        .bind(ts(job.run_at))
+        .bind(&now)
+        .bind(&now)
+        .execute(&self.pool)
+        .await?;
+        Ok(id)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn claim_job(&self, worker: &str, lease: Duration) -> StoreResult<Option<ClaimedJob>> {
+        let now = now();
+        let row: Option<(String, String, String, i32, i32)> = sqlx::query_as(
+            "UPDATE jobs SET status = 'running', attempts = attempts + 1,
+                    locked_by = ?1, locked_until = ?2, updated_at = ?3
+             WHERE id = (
+                 SELECT id FROM jobs
+                 WHERE (status = 'queued' AND run_at <= ?3)
+                    OR (status = 'running' AND locked_until < ?3)
+                 ORDER BY run_at, id LIMIT 1)
+             RETURNING id, kind, payload, attempts, max_attempts",
+        )
+        .bind(worker)
+        .bind(ts(now + lease))
+        .bind(ts(now))
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|(id, kind, payload, attempts, max_attempts)| {
+            Ok(ClaimedJob {
+                id: parse_id(&id)?,
+                kind,
+                payload: parse_json(&payload)?,
+                attempts,
+                max_attempts,
+            })
+        })
+        .transpose()
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn complete_job(&self, id: JobId, worker: &str) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE jobs SET status = 'done', locked_by = NULL, locked_until = NULL,
+                    last_error = NULL, updated_at = ?
+             WHERE id = ? AND locked_by = ?",
+        )
+        .bind(ts(now()))
+        .bind(id.to_string())
+        .bind(worker)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn fail_job(
+        &self,
+        id: JobId,
+        worker: &str,
+        error: &str,
+        retry_at: Option<OffsetDateTime>,
+    ) -> StoreResult<()> {
+        let now = now();
+        sqlx::query(
+            "UPDATE jobs SET status = ?, run_at = ?, locked_by = NULL, locked_until = NULL,
+                    last_error = ?, updated_at = ?
+             WHERE id = ? AND locked_by = ?",
+        )
+        .bind(if retry_at.is_some() {
+            "queued"
+        } else {
+            "failed"
+        })
+        .bind(ts(retry_at.unwrap_or(now)))
+        .bind(error)
+        .bind(ts(now))
+        .bind(id.to_string())
+        .bind(worker)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn job_queue_depth(&self) -> StoreResult<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE status IN ('queued', 'running')")
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+}

@@ -1,0 +1,154 @@
+//! The SQLite store: the embedded default. One file in WAL mode; write transactions
+//! start with `BEGIN IMMEDIATE` so concurrent writers (serve and worker processes)
+//! queue on the busy timeout instead of failing on a lock upgrade.
+
+mod catalog;
+mod events;
+mod jobs;
+mod users;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, SqlitePool, Transaction};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::{HealthStore, StoreError, StoreResult, migrate_error};
+use crate::config::redact_url;
+use crate::domain::{Actor, EventId, NewEvent};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
+
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Open (creating if missing) the database file and apply pending migrations.
+    pub async fn open(url: &str) -> StoreResult<Self> {
+        let connect_error = |source| StoreError::Connect {
+            url: redact_url(url),
+            source,
+        };
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(connect_error)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        if let Some(parent) = options
+            .get_filename()
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(parent).map_err(|e| connect_error(sqlx::Error::Io(e)))?;
+        }
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await
+            .map_err(connect_error)?;
+        MIGRATOR
+            .run(&pool)
+            .await
+            .map_err(|e| migrate_error(e, latest_migration()))?;
+        Ok(Self { pool })
+    }
+
+    async fn begin(&self) -> StoreResult<Transaction<'static, Sqlite>> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+}
+
+fn latest_migration() -> i64 {
+    MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)
+}
+
+#[async_trait]
+impl HealthStore for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn schema_version(&self) -> StoreResult<i64> {
+        let version: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(version.unwrap_or(0))
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Timestamps are stored as RFC 3339 UTC with exactly six fractional digits, so text order
+/// is time order.
+fn ts(at: OffsetDateTime) -> String {
+    const FORMAT: &[time::format_description::BorrowedFormatItem<'static>] = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
+    );
+    at.to_offset(time::UtcOffset::UTC)
+        .format(FORMAT)
+        .unwrap_or_else(|_| at.to_string())
+}
+
+fn parse_ts(text: &str) -> StoreResult<OffsetDateTime> {
+    OffsetDateTime::parse(text, &Rfc3339)
+        .map_err(|e| StoreError::Corrupt(format!("timestamp {text:?}: {e}")))
+}
+
+fn parse_id<T: FromStr>(text: &str) -> StoreResult<T> {
+    text.parse()
+        .map_err(|_| StoreError::Corrupt(format!("id {text:?}")))
+}
+
+fn parse_json(text: &str) -> StoreResult<serde_json::Value> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("json: {e}")))
+}
+
+/// Write the audit entry and the outbox event of a change, inside the change's transaction.
+async fn record_change(
+    tx: &mut Transaction<'static, Sqlite>,
+    actor: Actor,
+    action: &str,
+    target: (&str, &str),
+    detail: &serde_json::Value,
+    event: NewEvent,
+) -> StoreResult<()> {
+    let now = ts(super::now());
+    sqlx::query(
+        "INSERT INTO audit_entries (id, at, actor_id, action, target_type, target_id, detail)
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(uuid::Uuid::now_v7().to_string())
+    .bind(&now)
+    .bind(actor.user_id().map(|id| id.to_string()))
+    .bind(action)
+    .bind(target.0)
+    .bind(target.1)
+    .bind(detail.to_string())
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("INSERT INTO outbox_events (id, type, subject, time, data) VALUES (?, ?, ?, ?, ?)")
+        .bind(EventId::new().to_string())
+        .bind(event.event_type)
+        .bind(&event.subject)
+        .bind(&now)
+        .bind(event.data.to_string())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,148 @@
+//! Test support: a fresh database per test (a SQLite file, or a new PostgreSQL database on
+//! the server at `WHARF_TEST_DATABASE_URL`) and a `TestApp` that sends requests through
+//! the real router without a socket.
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, Response};
+use http_body_util::BodyExt;
+use sqlx::Connection;
+use tower::ServiceExt;
+use wharf::app::{App, AppState, router};
+use wharf::config::{Config, DatabaseUrl};
+use wharf::store::{self, Store};
+
+/// Where the PostgreSQL tests create their databases.
+pub fn postgres_admin_url() -> String {
+    std::env::var("WHARF_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// A database that exists for one test.
+pub struct TestDb {
+    pub url: DatabaseUrl,
+    _dir: Option<tempfile::TempDir>,
+    pg_name: Option<String>,
+}
+
+impl TestDb {
+    pub async fn sqlite() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("wharf.db").display());
+        Self {
+            url: DatabaseUrl::Sqlite(url),
+            _dir: Some(dir),
+            pg_name: None,
+        }
+    }
+
+    pub async fn postgres() -> Self {
+        let admin = postgres_admin_url();
+        let name = format!("wharf_t_{}", uuid::Uuid::now_v7().simple());
+        let mut conn = sqlx::PgConnection::connect(&admin)
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "PostgreSQL is required for this test and did not answer at {admin}: {e}. \
+                 Run the suite with tests/run.sh, which starts one when none is running."
+                )
+            });
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .await
+            .expect("create test database");
+        let (base, _) = admin.rsplit_once('/').expect("database URL has a path");
+        let url = DatabaseUrl::Postgres(format!("{base}/{name}"));
+        Self {
+            url,
+            _dir: None,
+            pg_name: Some(name),
+        }
+    }
+
+    pub async fn open(&self) -> Arc<dyn Store> {
+        store::open(&self.url).await.expect("open store")
+    }
+
+    /// Drop the PostgreSQL database (SQLite files go with the temp dir).
+    pub async fn drop_database(self, store: Arc<dyn Store>) {
+        store.close().await;
+        if let Some(name) = &self.pg_name {
+            let mut conn = sqlx::PgConnection::connect(&postgres_admin_url())
+                .await
+                .unwrap();
+            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+        }
+    }
+}
+
+/// The app with its router, over a fresh database.
+pub struct TestApp {
+    pub state: AppState,
+    pub db: TestDb,
+}
+
+impl TestApp {
+    pub async fn new() -> Self {
+        Self::builder().build().await
+    }
+
+    pub fn builder() -> TestAppBuilder {
+        TestAppBuilder { env: Vec::new() }
+    }
+
+    pub async fn request(&self, request: Request<Body>) -> Response<Body> {
+        router(self.state.clone())
+            .oneshot(request)
+            .await
+            .expect("router answers")
+    }
+
+    pub async fn get(&self, path: &str) -> Response<Body> {
+        self.request(Request::get(path).body(Body::empty()).unwrap())
+            .await
+    }
+
+    pub fn store(&self) -> &dyn Store {
+        self.state.store.as_ref()
+    }
+}
+
+pub struct TestAppBuilder {
+    env: Vec<(String, String)>,
+}
+
+impl TestAppBuilder {
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    pub async fn build(self) -> TestApp {
+        let db = TestDb::sqlite().await;
+        let mut env = self.env;
+        env.push(("WHARF_DATABASE_URL".into(), db.url.redacted()));
+        let config = Config::from_sources(None, env).expect("test config");
+        let store = wharf::server::open_store(&config)
+            .await
+            .expect("open store");
+        let state = AppState(Arc::new(App::new(config, store)));
+        TestApp { state, db }
+    }
+}
+
+pub async fn body_text(response: Response<Body>) -> String {
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    String::from_utf8(bytes.to_vec()).expect("utf-8 body")
+}

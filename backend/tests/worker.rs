@@ -1,0 +1,113 @@
+//! The job worker against a real (SQLite) store: runs handlers, retries failures with
+//! backoff, and stops between jobs on shutdown.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use common::TestApp;
+use tokio::sync::watch;
+use wharf::jobs::{JobHandler, Worker};
+
+struct Counting {
+    runs: AtomicUsize,
+    fail_first: bool,
+    delay: Duration,
+}
+
+#[async_trait]
+impl JobHandler for Counting {
+    async fn run(&self, _payload: &serde_json::Value) -> anyhow::Result<()> {
+        tokio::time::sleep(self.delay).await;
+        let n = self.runs.fetch_add(1, Ordering::SeqCst);
+        if self.fail_first && n == 0 {
+            anyhow::bail!("transient failure");
+        }
+        Ok(())
+    }
+}
+
+async fn wait_for_empty_queue(app: &TestApp) {
+    for _ in 0..100 {
+        if app.store().job_queue_depth().await.unwrap() == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the queue never drained");
+}
+
+#[tokio::test]
+async fn worker_runs_enqueued_jobs_and_retries_failures() {
+    let app = TestApp::new().await;
+    let handler = Arc::new(Counting {
+        runs: AtomicUsize::new(0),
+        fail_first: true,
+        delay: Duration::ZERO,
+    });
+    let (stop, stopped) = watch::channel(false);
+    let worker = tokio::spawn(
+        Worker::new(&app.state.jobs)
+            .with_handler("count", handler.clone())
+            .run(stopped),
+    );
+
+    app.state
+        .jobs
+        .enqueue("count", serde_json::json!({}))
+        .await
+        .unwrap();
+    wait_for_empty_queue(&app).await;
+    assert_eq!(
+        handler.runs.load(Ordering::SeqCst),
+        2,
+        "failed once, then retried after backoff"
+    );
+
+    stop.send(true).unwrap();
+    tokio::time::timeout(Duration::from_secs(5), worker)
+        .await
+        .unwrap()
+        .unwrap();
+}
+
+#[tokio::test]
+async fn shutdown_lets_the_running_job_finish() {
+    let app = TestApp::new().await;
+    let handler = Arc::new(Counting {
+        runs: AtomicUsize::new(0),
+        fail_first: false,
+        delay: Duration::from_millis(300),
+    });
+    let (stop, stopped) = watch::channel(false);
+    let worker = tokio::spawn(
+        Worker::new(&app.state.jobs)
+            .with_handler("slow", handler.clone())
+            .run(stopped),
+    );
+    app.state
+        .jobs
+        .enqueue("slow", serde_json::json!({}))
+        .await
+        .unwrap();
+    app.state
+        .jobs
+        .enqueue("slow", serde_json::json!({}))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    stop.send(true).unwrap();
+    tokio::time::timeout(Duration::from_secs(5), worker)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        handler.runs.load(Ordering::SeqCst),
+        1,
+        "the running job finished, the next was left"
+    );
+    assert_eq!(app.store().job_queue_depth().await.unwrap(), 1);
+}

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Wharf's test command: installs and starts what the tests need, then runs every check.
+#
+#   bash tests/run.sh
+#
+# - PostgreSQL: uses WHARF_TEST_DATABASE_URL (default: the server at 127.0.0.1:5432);
+#   when nothing answers there, starts a throwaway cluster from Debian's `postgresql`
+#   package on a free loopback port (installing the package if needed) and stops it after.
+# - Cargo's target directory: $CARGO_TARGET_DIR, else ~/.cache/wharf-target (outside the
+#   clone, so fresh clones reuse earlier builds); works from empty too.
+# - Runs: cargo fmt --check, cargo clippy -D warnings, the whole workspace's tests.
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo"
+
+log() { printf '\n==> %s\n' "$*"; }
+die() { printf 'tests/run.sh: %s\n' "$*" >&2; exit 1; }
+
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/wharf-target}"
+mkdir -p "$CARGO_TARGET_DIR"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+command -v cargo >/dev/null || die "cargo is not installed (see README: Rust toolchain)"
+
+started_pids=()
+cleanup() {
+  local status=$?
+  if [[ -n "${pg_dir:-}" ]]; then
+    log "stopping the throwaway PostgreSQL cluster"
+    runuser -u postgres -- "$pg_bin/pg_ctl" -D "$pg_dir/data" -m fast -w stop >/dev/null 2>&1 || true
+    rm -rf "$pg_dir"
+  fi
+  for pid in "${started_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  exit "$status"
+}
+trap cleanup EXIT
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+apt_install() {
+  if [[ $(id -u) -ne 0 ]]; then die "need root to apt-get install $*"; fi
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+postgres_answers() {
+  command -v psql >/dev/null && psql "$1" -tAc 'SELECT 1' >/dev/null 2>&1
+}
+
+start_throwaway_postgres() {
+  if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    log "installing Debian's postgresql package"
+    apt_install postgresql postgresql-client
+  fi
+  pg_bin="$(dirname "$(ls -d /usr/lib/postgresql/*/bin/initdb | sort -V | tail -n 1)")"
+  id postgres >/dev/null 2>&1 || die "the postgres user is missing after installing postgresql"
+  pg_dir="$(mktemp -d /tmp/wharf-pg.XXXXXX)"
+  chown postgres "$pg_dir"
+  local port
+  port="$(free_port)"
+  runuser -u postgres -- "$pg_bin/initdb" -D "$pg_dir/data" -U postgres --auth=trust >/dev/null
+  runuser -u postgres -- "$pg_bin/pg_ctl" -D "$pg_dir/data" -w -l "$pg_dir/server.log" \
+    -o "-h 127.0.0.1 -p $port -k $pg_dir -c fsync=off" start >/dev/null \
+    || die "the throwaway PostgreSQL did not start: $(tail -n 5 "$pg_dir/server.log")"
+  WHARF_TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres"
+}
+
+log "PostgreSQL"
+export WHARF_TEST_DATABASE_URL="${WHARF_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+if ! command -v psql >/dev/null; then apt_install postgresql-client; fi
+if postgres_answers "$WHARF_TEST_DATABASE_URL"; then
+  echo "using the server at ${WHARF_TEST_DATABASE_URL%%\?*}"
+else
+  echo "nothing answers at $WHARF_TEST_DATABASE_URL; starting a throwaway cluster"
+  start_throwaway_postgres
+  export WHARF_TEST_DATABASE_URL
+  postgres_answers "$WHARF_TEST_DATABASE_URL" || die "the throwaway PostgreSQL does not answer"
+  echo "started at $WHARF_TEST_DATABASE_URL"
+fi
+# Databases left behind by earlier runs that were interrupted.
+psql "$WHARF_TEST_DATABASE_URL" -tAc "SELECT datname FROM pg_database WHERE datname LIKE 'wharf_t_%'" |
+  while read -r name; do
+    [[ -n "$name" ]] && psql "$WHARF_TEST_DATABASE_URL" -qc "DROP DATABASE IF EXISTS $name WITH (FORCE)" >/dev/null
+  done
+
+log "cargo fmt --check"
+cargo fmt --all -- --check
+
+log "cargo clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+log "building the wharf binary"
+cargo build -p wharf --locked
+export WHARF_TEST_BIN="$CARGO_TARGET_DIR/debug/wharf"
+
+log "cargo test"
+cargo test --workspace --locked

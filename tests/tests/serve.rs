@@ -1,0 +1,194 @@
+//! `wharf serve`, `wharf migrate` and the configuration, as an operator meets them.
+
+use std::time::Duration;
+
+use sqlx::Connection;
+use wharf_e2e::{PgDatabase, Wharf, free_port, one_line_error, run_wharf};
+
+async fn home(wharf: &Wharf) -> String {
+    let response = wharf.get("/").await;
+    assert_eq!(response.status(), 200);
+    response.text().await.unwrap()
+}
+
+#[tokio::test]
+async fn sqlite_by_default_and_data_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let wharf = Wharf::start(dir.path(), &["--demo"], &[]).await;
+    assert_eq!(wharf.get("/readyz").await.status(), 200);
+    let html = home(&wharf).await;
+    assert!(
+        html.contains("Finance") && html.contains("<strong>4</strong> domains"),
+        "{html}"
+    );
+    assert!(wharf.stop(), "SIGTERM ends serve cleanly");
+    assert!(
+        dir.path().join("wharf-data/wharf.db").exists(),
+        "SQLite in ./wharf-data"
+    );
+
+    let wharf = Wharf::start(dir.path(), &[], &[]).await;
+    let html = home(&wharf).await;
+    assert!(
+        html.contains("Finance") && html.contains("<strong>4</strong> domains"),
+        "{html}"
+    );
+    assert!(wharf.stop());
+
+    // --demo again adds nothing twice.
+    let wharf = Wharf::start(dir.path(), &["--demo"], &[]).await;
+    assert!(home(&wharf).await.contains("<strong>4</strong> domains"));
+    assert!(wharf.stop());
+}
+
+#[tokio::test]
+async fn postgres_url_switches_backend_and_data_survives_a_restart() {
+    let db = PgDatabase::create().await;
+    let dir = tempfile::tempdir().unwrap();
+    let env = [("WHARF_DATABASE_URL", db.url.as_str())];
+    let wharf = Wharf::start(dir.path(), &["--demo"], &env).await;
+    assert!(home(&wharf).await.contains("<strong>4</strong> domains"));
+    assert!(
+        wharf.log_text().contains("postgres"),
+        "{}",
+        wharf.log_text()
+    );
+    assert!(wharf.stop());
+    assert!(
+        !dir.path().join("wharf-data/wharf.db").exists(),
+        "no SQLite file with PostgreSQL"
+    );
+
+    let wharf = Wharf::start(dir.path(), &[], &env).await;
+    assert!(home(&wharf).await.contains("Operations"));
+    assert!(wharf.stop());
+    db.drop().await;
+}
+
+#[tokio::test]
+async fn a_second_serve_on_the_same_data_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = Wharf::start(dir.path(), &[], &[]).await;
+    let port = free_port().to_string();
+    let listen = format!("127.0.0.1:{port}");
+    let output = run_wharf(dir.path(), &["serve"], &[("WHARF_LISTEN", &listen)]);
+    let error = one_line_error(&output);
+    assert!(
+        error.contains("already using") && error.contains(&first.pid().to_string()),
+        "{error}"
+    );
+    assert_eq!(
+        first.get("/readyz").await.status(),
+        200,
+        "the first one is unharmed"
+    );
+    assert!(first.stop());
+}
+
+#[tokio::test]
+async fn configuration_mistakes_are_one_line_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("typo.toml"),
+        "listen = \"127.0.0.1:1\"\ndatabse_url = \"x\"\n",
+    )
+    .unwrap();
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+    let cases: &[Case] = &[
+        (&["--config", "typo.toml", "serve"], &[], "databse_url"),
+        (&["--config", "missing.toml", "serve"], &[], "missing.toml"),
+        (&["serve"], &[("WHARF_LISTEN", "everywhere")], "listen"),
+        (&["serve"], &[("WHARF_LISTNE", "127.0.0.1:1")], "listne"),
+        (
+            &["serve"],
+            &[("WHARF_DATABASE_URL", "mysql://db/wharf")],
+            "database_url",
+        ),
+        (
+            &["serve"],
+            &[("WHARF_REQUEST_TIMEOUT_SECS", "-3")],
+            "request_timeout_secs",
+        ),
+        (
+            &["serve"],
+            &[(
+                "WHARF_DATABASE_URL",
+                "postgres://wharf:s3cret@127.0.0.1:1/wharf",
+            )],
+            "cannot connect to the database",
+        ),
+    ];
+    for (args, env, expected) in cases {
+        let output = run_wharf(dir.path(), args, env);
+        let error = one_line_error(&output);
+        assert!(error.contains(expected), "{args:?} {env:?}: {error}");
+        assert!(
+            !error.contains("s3cret"),
+            "passwords never reach the output: {error}"
+        );
+    }
+    assert!(
+        !dir.path().join("wharf-data/wharf.db").exists(),
+        "nothing was created"
+    );
+}
+
+#[tokio::test]
+async fn migrate_reports_the_version_and_a_newer_database_is_refused_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = run_wharf(dir.path(), &["migrate"], &[]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains("schema version 1"));
+
+    let db = dir.path().join("wharf-data/wharf.db");
+    let url = format!("sqlite://{}", db.display());
+    let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
+         VALUES (9999, 'from the future', 1, x'00', 0)",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    conn.close().await.unwrap();
+
+    let output = run_wharf(dir.path(), &["serve"], &[("WHARF_LISTEN", "127.0.0.1:0")]);
+    let error = one_line_error(&output);
+    assert!(
+        error.contains("newer Wharf") && error.contains("9999"),
+        "{error}"
+    );
+
+    let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    let environments: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM environments")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(environments, 0, "nothing was written to the newer database");
+}
+
+#[tokio::test]
+async fn json_logs_carry_the_request_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let wharf = Wharf::start(dir.path(), &[], &[("WHARF_LOG_FORMAT", "json")]).await;
+    let response = reqwest::Client::new()
+        .get(format!("{}/healthz", wharf.base_url))
+        .header("x-request-id", "req-e2e-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["x-request-id"], "req-e2e-42");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let log = wharf.log_text();
+    let line = log
+        .lines()
+        .find(|l| l.contains("req-e2e-42"))
+        .unwrap_or_else(|| panic!("{log}"));
+    let entry: serde_json::Value = serde_json::from_str(line).expect("a JSON log line");
+    assert_eq!(entry["span"]["request_id"], "req-e2e-42", "{entry}");
+    assert!(wharf.stop());
+}
