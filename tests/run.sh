@@ -8,6 +8,8 @@
 #   package on a free loopback port (installing the package if needed) and stops it after.
 # - Cargo's target directory: $CARGO_TARGET_DIR, else ~/.cache/wharf-target (outside the
 #   clone, so fresh clones reuse earlier builds); works from empty too.
+# - npm: `npm ci` in tests/ for the test identity provider (oidc-provider), installing
+#   Debian's nodejs and npm first if node is missing.
 # - Runs: cargo fmt --check, cargo clippy -D warnings, the whole workspace's tests.
 set -euo pipefail
 
@@ -84,6 +86,13 @@ psql "$WHARF_TEST_DATABASE_URL" -tAc "SELECT datname FROM pg_database WHERE datn
   while read -r name; do
     [[ -n "$name" ]] && psql "$WHARF_TEST_DATABASE_URL" -qc "DROP DATABASE IF EXISTS $name WITH (FORCE)" >/dev/null
   done
+
+log "npm packages for the end-to-end tests"
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  log "installing Debian's nodejs and npm"
+  apt_install nodejs npm
+fi
+(cd tests && npm ci --no-audit --no-fund --loglevel=error)
 
 log "cargo fmt --check"
 cargo fmt --all -- --check

@@ -16,7 +16,9 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 use crate::config::Config;
-use crate::http::{assets, error, health, middleware, pages};
+use crate::http::auth::oidc::Oidc;
+use crate::http::auth::{AccessTokenCache, authenticate};
+use crate::http::{api, assets, error, health, middleware, pages};
 use crate::jobs::JobQueue;
 use crate::store::Store;
 use crate::telemetry::Metrics;
@@ -26,20 +28,33 @@ use crate::telemetry::Metrics;
 pub struct App {
     pub config: Config,
     pub store: Arc<dyn Store>,
+    /// The IdP, when configured; otherwise the development sign-in may be offered.
+    pub oidc: Option<Oidc>,
+    pub access_tokens: AccessTokenCache,
     pub jobs: JobQueue,
     pub metrics: Metrics,
     pub assets: assets::Assets,
 }
 
 impl App {
-    pub fn new(config: Config, store: Arc<dyn Store>) -> Self {
-        Self {
+    pub fn new(config: Config, store: Arc<dyn Store>) -> anyhow::Result<Self> {
+        let oidc = match &config.oidc {
+            Some(oidc) => Some(Oidc::new(
+                oidc.clone(),
+                config.groups_claim.clone(),
+                &config.public_url,
+            )?),
+            None => None,
+        };
+        Ok(Self {
             jobs: JobQueue::new(store.clone()),
+            oidc,
+            access_tokens: AccessTokenCache::default(),
             config,
             store,
             metrics: Metrics::default(),
             assets: assets::Assets::default(),
-        }
+        })
     }
 }
 
@@ -54,22 +69,50 @@ impl Deref for AppState {
     }
 }
 
-/// The one route table, grouped by who may call it.
+/// The one route table, grouped by who may call it. Each handler still asks the policy
+/// about the thing it touches; the groups only turn visitors away early.
 pub fn router(state: AppState) -> Router {
+    use axum::routing::{delete, post};
+
     let public = Router::new()
         .route("/", get(pages::home))
-        .route("/requests", get(pages::requests))
-        .route("/admin", get(pages::admin))
         .route("/auth/login", get(pages::sign_in))
+        .route("/auth/dev-login", post(pages::dev_sign_in))
+        .route("/auth/callback", get(pages::callback))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
         .route("/static/{*path}", get(assets::serve_static));
 
+    let signed_in = Router::new()
+        .route("/requests", get(pages::requests))
+        .route("/admin", get(pages::admin))
+        .route("/account", get(pages::account))
+        .route("/account/tokens", post(pages::create_token))
+        .route("/account/tokens/{id}/revoke", post(pages::revoke_token))
+        .route("/auth/logout", post(pages::sign_out))
+        .route("/api/v1/me", get(api::me::get_me))
+        .route(
+            "/api/v1/tokens",
+            get(api::tokens::list_tokens).post(api::tokens::create_token),
+        )
+        .route("/api/v1/tokens/{id}", delete(api::tokens::delete_token))
+        .route(
+            "/api/v1/domains",
+            get(api::domains::list_domains).post(api::domains::create_domain),
+        )
+        .route_layer(axum::middleware::from_fn(require_user));
+
+    let public = public.merge(signed_in);
+
     let headers = middleware::security_headers(state.config.is_https());
 
     let mut router = public
         .fallback(error::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            authenticate,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::html_errors,
@@ -118,4 +161,20 @@ fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Spa
         path = %request.uri().path(),
         request_id = %request_id,
     )
+}
+
+/// Turn visitors away from routes that need a signed-in caller.
+async fn require_user(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if request
+        .extensions()
+        .get::<Arc<crate::http::auth::CurrentUser>>()
+        .is_none()
+    {
+        return crate::http::AppError::Unauthorized.into_response();
+    }
+    next.run(request).await
 }

@@ -32,6 +32,8 @@ pub struct Config {
     pub max_body_bytes: usize,
     pub oidc: Option<OidcConfig>,
     pub groups_claim: String,
+    pub session_idle: Duration,
+    pub session_max: Duration,
     pub admin_group: String,
     pub aws_endpoint_url: Option<String>,
     pub events_dynamodb_table: Option<String>,
@@ -43,6 +45,13 @@ pub struct OidcConfig {
     pub issuer: String,
     pub client_id: String,
     pub client_secret: Option<String>,
+    /// Scopes asked for at sign-in (`openid` is always included).
+    pub scopes: Vec<String>,
+    /// Accepted audience of JWT access tokens (default: the client id).
+    pub audience: String,
+    /// A non-standard logout endpoint (Cognito's `https://<domain>/logout`); otherwise the
+    /// discovered `end_session_endpoint` is used, when the IdP has one.
+    pub logout_url: Option<String>,
 }
 
 impl std::fmt::Debug for OidcConfig {
@@ -129,7 +138,12 @@ struct RawConfig {
     oidc_issuer: Option<String>,
     oidc_client_id: Option<String>,
     oidc_client_secret: Option<String>,
+    oidc_scopes: Option<String>,
+    oidc_audience: Option<String>,
+    oidc_logout_url: Option<String>,
     oidc_groups_claim: Option<String>,
+    session_idle_minutes: Option<Number>,
+    session_max_hours: Option<Number>,
     admin_group: Option<String>,
     aws_endpoint_url: Option<String>,
     events_dynamodb_table: Option<String>,
@@ -227,6 +241,19 @@ impl RawConfig {
             (None, None) => None,
             (Some(issuer), Some(client_id)) => Some(OidcConfig {
                 issuer: parse_http_url("oidc_issuer", &issuer)?,
+                scopes: self
+                    .oidc_scopes
+                    .as_deref()
+                    .unwrap_or("openid email profile")
+                    .split([' ', ','])
+                    .filter(|s| !s.is_empty() && *s != "openid")
+                    .map(str::to_owned)
+                    .collect(),
+                audience: self.oidc_audience.unwrap_or_else(|| client_id.clone()),
+                logout_url: match self.oidc_logout_url {
+                    Some(url) => Some(parse_http_url("oidc_logout_url", &url)?),
+                    None => None,
+                },
                 client_id,
                 client_secret: self.oidc_client_secret,
             }),
@@ -254,6 +281,19 @@ impl RawConfig {
             Some(n) => n.get("max_body_bytes")?,
             None => 2 * 1024 * 1024,
         };
+        let session_idle_minutes = match self.session_idle_minutes {
+            Some(n) => n.get("session_idle_minutes")?,
+            None => 8 * 60,
+        };
+        let session_max_hours = match self.session_max_hours {
+            Some(n) => n.get("session_max_hours")?,
+            None => 12,
+        };
+        if session_idle_minutes == 0 || session_max_hours == 0 {
+            return Err(ConfigError(
+                "session_idle_minutes and session_max_hours must be at least 1".into(),
+            ));
+        }
         let aws_endpoint_url = match self.aws_endpoint_url {
             Some(url) => Some(parse_http_url("aws_endpoint_url", &url)?),
             None => None,
@@ -269,6 +309,8 @@ impl RawConfig {
             max_body_bytes: usize::try_from(max_body_bytes).unwrap_or(usize::MAX),
             oidc,
             groups_claim: self.oidc_groups_claim.unwrap_or_else(|| "groups".into()),
+            session_idle: Duration::from_secs(session_idle_minutes * 60),
+            session_max: Duration::from_secs(session_max_hours * 3600),
             admin_group: self.admin_group.unwrap_or_else(|| "wharf-admins".into()),
             aws_endpoint_url,
             events_dynamodb_table: self.events_dynamodb_table.filter(|t| !t.is_empty()),

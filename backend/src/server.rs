@@ -105,7 +105,7 @@ pub async fn serve(config: Config, seed_demo: bool) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
-    let app = AppState(Arc::new(App::new(config, store.clone())));
+    let app = AppState(Arc::new(App::new(config, store.clone())?));
     let (stop, stopped) = watch::channel(false);
     let worker = tokio::spawn(Worker::new(&app.jobs).run(stopped));
     tracing::info!(
@@ -129,7 +129,7 @@ pub async fn serve(config: Config, seed_demo: bool) -> anyhow::Result<()> {
 /// `wharf worker`: run jobs only, beside one or more `serve` processes.
 pub async fn work(config: Config) -> anyhow::Result<()> {
     let store = open_store(&config).await?;
-    let app = App::new(config, store.clone());
+    let app = App::new(config, store.clone())?;
     let (stop, stopped) = watch::channel(false);
     let worker = tokio::spawn(Worker::new(&app.jobs).run(stopped));
     shutdown_signal().await;

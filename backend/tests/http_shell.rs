@@ -8,9 +8,14 @@ use common::{TestApp, body_text};
 use wharf::domain::{Actor, NewDomain, Slug};
 
 #[tokio::test]
-async fn home_page_shows_honest_empty_states() {
+async fn visitors_get_a_welcome_and_the_signed_in_get_honest_empty_states() {
     let app = TestApp::new().await;
-    let response = app.get("/").await;
+    let html = body_text(app.get("/").await).await;
+    assert!(html.contains("Sign in to browse the catalog"), "{html}");
+    assert!(!html.contains("Data catalog"), "visitors see no catalog");
+
+    let ana = app.sign_in("ana").await;
+    let response = app.get_as(&ana, "/").await;
     assert_eq!(response.status(), StatusCode::OK);
     let html = body_text(response).await;
     assert!(html.contains("No data products yet"), "{html}");
@@ -18,11 +23,15 @@ async fn home_page_shows_honest_empty_states() {
     for link in [
         "href=\"/\"",
         "href=\"/requests\"",
-        "href=\"/admin\"",
-        "href=\"/auth/login\"",
+        "href=\"/account\"",
+        "action=\"/auth/logout\"",
     ] {
         assert!(html.contains(link), "header links to {link}");
     }
+    assert!(
+        !html.contains("href=\"/admin\""),
+        "the Admin link is for admins"
+    );
 }
 
 #[tokio::test]
@@ -39,7 +48,8 @@ async fn home_page_lists_domains_with_user_text_escaped() {
         )
         .await
         .unwrap();
-    let html = body_text(app.get("/").await).await;
+    let ana = app.sign_in("ana").await;
+    let html = body_text(app.get_as(&ana, "/").await).await;
     assert!(
         html.contains("Sales &#60;script&#62;alert(1)&#60;/script&#62;"),
         "{html}"

@@ -5,6 +5,7 @@ mod common;
 use std::time::Duration;
 
 use common::TestDb;
+use time::Duration as TimeDelta;
 use wharf::domain::*;
 use wharf::store::{NewJob, Store, StoreError, now};
 
@@ -44,6 +45,9 @@ stories!(
     jobs_are_claimed_once_and_retried,
     expired_lease_is_reclaimed,
     catalog_counts_ignore_drafts,
+    login_states_are_used_once_and_expire,
+    sessions_expire_and_end,
+    api_tokens_are_hashed_scoped_and_revocable,
 );
 
 fn team(name: &str) -> TeamName {
@@ -60,7 +64,7 @@ fn claims(subject: &str, name: &str) -> UserClaims {
 
 async fn migrations_apply_and_ping(store: &dyn Store) {
     store.ping().await.unwrap();
-    assert_eq!(store.schema_version().await.unwrap(), 1);
+    assert_eq!(store.schema_version().await.unwrap(), 2);
 }
 
 async fn sign_in_replaces_memberships(store: &dyn Store) {
@@ -294,5 +298,153 @@ async fn catalog_counts_ignore_drafts(store: &dyn Store) {
             assets: 0,
             environments: 1
         }
+    );
+}
+
+fn login_state(hash: &str, expires_in: TimeDelta) -> LoginState {
+    LoginState {
+        state_hash: hash.into(),
+        nonce: "nonce".into(),
+        pkce_verifier: "verifier".into(),
+        next_path: "/requests".into(),
+        expires_at: now() + expires_in,
+    }
+}
+
+async fn login_states_are_used_once_and_expire(store: &dyn Store) {
+    let fresh = login_state("fresh", TimeDelta::minutes(10));
+    store.create_login_state(&fresh).await.unwrap();
+    assert_eq!(store.take_login_state("fresh").await.unwrap(), Some(fresh));
+    assert_eq!(
+        store.take_login_state("fresh").await.unwrap(),
+        None,
+        "a replay finds nothing"
+    );
+    assert_eq!(store.take_login_state("unknown").await.unwrap(), None);
+
+    store
+        .create_login_state(&login_state("stale", TimeDelta::seconds(-1)))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.take_login_state("stale").await.unwrap(),
+        None,
+        "expired"
+    );
+}
+
+async fn sessions_expire_and_end(store: &dyn Store) {
+    let user = store
+        .sign_in_user(&claims("s-1", "Sam"), &[team("analytics")])
+        .await
+        .unwrap();
+    let session = |hash: &str, idle: TimeDelta, max: TimeDelta| NewSession {
+        id_hash: hash.into(),
+        user_id: user.id,
+        csrf_token: format!("csrf-{hash}"),
+        id_token_hint: Some("id-token".into()),
+        idle_expires_at: now() + idle,
+        expires_at: now() + max,
+    };
+    store
+        .create_session(&session("live", TimeDelta::hours(1), TimeDelta::hours(8)))
+        .await
+        .unwrap();
+    store
+        .create_session(&session(
+            "idle",
+            TimeDelta::seconds(-1),
+            TimeDelta::hours(8),
+        ))
+        .await
+        .unwrap();
+    store
+        .create_session(&session("old", TimeDelta::hours(1), TimeDelta::seconds(-1)))
+        .await
+        .unwrap();
+
+    let live = store.session("live").await.unwrap().expect("live session");
+    assert_eq!(live.user, user);
+    assert_eq!(live.csrf_token, "csrf-live");
+    assert_eq!(live.id_token_hint.as_deref(), Some("id-token"));
+    assert!(
+        store.session("idle").await.unwrap().is_none(),
+        "idle expiry"
+    );
+    assert!(
+        store.session("old").await.unwrap().is_none(),
+        "absolute expiry"
+    );
+
+    store
+        .touch_session("live", now() + TimeDelta::hours(2))
+        .await
+        .unwrap();
+    assert!(store.session("live").await.unwrap().unwrap().last_seen_at >= live.last_seen_at);
+    assert_eq!(store.purge_expired_logins().await.unwrap(), 2);
+    store.delete_session("live").await.unwrap();
+    assert!(store.session("live").await.unwrap().is_none());
+}
+
+async fn api_tokens_are_hashed_scoped_and_revocable(store: &dyn Store) {
+    let owner = store
+        .sign_in_user(&claims("t-1", "Tia"), &[team("sales-data")])
+        .await
+        .unwrap();
+    let other = store
+        .sign_in_user(&claims("t-2", "Tom"), &[])
+        .await
+        .unwrap();
+    let new = |hash: &str, expires_at| NewApiToken {
+        user_id: owner.id,
+        name: "deploy bot".into(),
+        token_hash: hash.into(),
+        prefix: "wharf_abcd".into(),
+        expires_at,
+    };
+    let token = store
+        .create_api_token(&new("hash-1", Some(now() + TimeDelta::days(30))))
+        .await
+        .unwrap();
+    store
+        .create_api_token(&new("hash-old", Some(now() - TimeDelta::days(1))))
+        .await
+        .unwrap();
+
+    assert_eq!(
+        store.user_by_api_token("hash-1").await.unwrap(),
+        Some(owner.clone())
+    );
+    assert_eq!(
+        store.user_by_api_token("hash-old").await.unwrap(),
+        None,
+        "expired"
+    );
+    assert_eq!(store.user_by_api_token("nope").await.unwrap(), None);
+    let listed = store.list_api_tokens(owner.id).await.unwrap();
+    assert_eq!(listed.len(), 1, "expired tokens are not listed");
+    assert!(listed[0].last_used_at.is_some(), "use is recorded");
+    assert!(store.list_api_tokens(other.id).await.unwrap().is_empty());
+
+    assert!(
+        !store.revoke_api_token(other.id, token.id).await.unwrap(),
+        "not theirs"
+    );
+    assert!(store.revoke_api_token(owner.id, token.id).await.unwrap());
+    assert!(
+        !store.revoke_api_token(owner.id, token.id).await.unwrap(),
+        "already revoked"
+    );
+    assert_eq!(store.user_by_api_token("hash-1").await.unwrap(), None);
+
+    let audit = store
+        .audit_for("api_token", &token.id.to_string())
+        .await
+        .unwrap();
+    let actions: Vec<_> = audit.iter().map(|a| a.action.as_str()).collect();
+    assert_eq!(actions, ["token.created", "token.revoked"]);
+    assert!(
+        !audit[0].detail.to_string().contains("hash-1"),
+        "no secret in the audit log"
     );
 }

@@ -65,7 +65,11 @@ pub struct Wharf {
 impl Wharf {
     /// Start `wharf serve ARGS` in `dir` and wait for `/readyz`.
     pub async fn start(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Self {
-        let port = free_port();
+        Self::start_on(free_port(), dir, args, env).await
+    }
+
+    /// Start on a given port (when something, like the IdP, must know it in advance).
+    pub async fn start_on(port: u16, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Self {
         let listen = format!("127.0.0.1:{port}");
         let log = dir.join(format!("wharf-{port}.log"));
         let child = base_command(dir, env)
@@ -110,6 +114,19 @@ impl Wharf {
         reqwest::get(format!("{}{path}", self.base_url))
             .await
             .expect("request")
+    }
+
+    /// A cookie-keeping client signed in through the development sign-in.
+    pub async fn dev_client(&self, login: &str) -> reqwest::Client {
+        let client = browser();
+        let response = client
+            .post(format!("{}/auth/dev-login", self.base_url))
+            .form(&[("user", login)])
+            .send()
+            .await
+            .expect("dev sign-in");
+        assert_eq!(response.status(), 303, "dev sign-in as {login}");
+        client
     }
 
     /// Send SIGTERM and wait for the process to exit; returns whether it exited cleanly.
@@ -193,4 +210,161 @@ pub fn one_line_error(output: &Output) -> String {
     let stderr = String::from_utf8_lossy(&output.stderr).trim().to_owned();
     assert_eq!(stderr.lines().count(), 1, "one line, got:\n{stderr}");
     stderr
+}
+
+/// An HTTP client that keeps cookies and does not follow redirects (tests follow them).
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("http client")
+}
+
+/// The CSRF token a Wharf page carries in its forms.
+pub fn scrape_csrf(html: &str) -> Option<String> {
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = html.find(marker)? + marker.len();
+    let end = html[start..].find('"')? + start;
+    Some(html[start..end].to_owned()).filter(|t| !t.is_empty())
+}
+
+/// The npm `oidc-provider` test IdP (`tests/idp/server.mjs`), on a free loopback port.
+pub struct Idp {
+    pub issuer: String,
+    child: Child,
+}
+
+impl Idp {
+    /// Start the IdP for a Wharf that will listen on `wharf_port`.
+    pub async fn start(wharf_port: u16) -> Self {
+        use std::io::{BufRead, BufReader};
+        let tools = Path::new(env!("CARGO_MANIFEST_DIR"));
+        assert!(
+            tools.join("node_modules/oidc-provider").exists(),
+            "the test IdP needs its npm packages: run `npm ci` in tests/ (tests/run.sh does)"
+        );
+        let port = free_port();
+        let wharf = format!("http://127.0.0.1:{wharf_port}");
+        let mut child = Command::new("node")
+            .arg(tools.join("idp/server.mjs"))
+            .env("IDP_PORT", port.to_string())
+            .env("IDP_REDIRECT_URIS", format!("{wharf}/auth/callback"))
+            .env("IDP_POST_LOGOUT_REDIRECT_URIS", format!("{wharf}/"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("node is needed for the test IdP");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let ready = tokio::task::spawn_blocking(move || {
+            BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+                .find(|l| l.starts_with("IDP_READY "))
+        });
+        let line = tokio::time::timeout(Duration::from_secs(30), ready)
+            .await
+            .expect("the IdP starts within 30 s")
+            .expect("reader")
+            .expect("the IdP printed IDP_READY");
+        Self {
+            issuer: line.trim_start_matches("IDP_READY ").trim().to_owned(),
+            child,
+        }
+    }
+
+    /// The Wharf settings that point at this IdP.
+    pub fn wharf_env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("WHARF_OIDC_ISSUER", self.issuer.clone()),
+            ("WHARF_OIDC_CLIENT_ID", "wharf".into()),
+            ("WHARF_OIDC_CLIENT_SECRET", "wharf-secret".into()),
+            ("WHARF_OIDC_SCOPES", "openid email profile groups".into()),
+            ("WHARF_OIDC_AUDIENCE", "urn:wharf".into()),
+        ]
+    }
+
+    /// A client-credentials JWT access token for the `automation` client.
+    pub async fn machine_token(&self, resource: &str) -> String {
+        let response = reqwest::Client::new()
+            .post(format!("{}/token", self.issuer))
+            .basic_auth("automation", Some("automation-secret"))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("resource", resource),
+                ("scope", "api"),
+            ])
+            .send()
+            .await
+            .expect("token request");
+        assert!(
+            response.status().is_success(),
+            "token endpoint: {}",
+            response.status()
+        );
+        let body: serde_json::Value = response.json().await.expect("token JSON");
+        body["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_owned()
+    }
+}
+
+impl Drop for Idp {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+/// Where a browser ended up after following a sign-in.
+pub struct Journey {
+    /// Every URL visited, in order.
+    pub visited: Vec<String>,
+    /// The last response (not a redirect).
+    pub last: reqwest::Response,
+}
+
+/// Follow redirects like a browser from `start`, logging in at the IdP's login form with
+/// `login` and `login-pw` when it appears.
+pub async fn follow(client: &reqwest::Client, start: &str, login: &str) -> Journey {
+    let mut url = reqwest::Url::parse(start).expect("start URL");
+    let mut visited = Vec::new();
+    let mut response = client.get(url.clone()).send().await.expect("request");
+    for _ in 0..20 {
+        visited.push(url.to_string());
+        if response.status().is_redirection() {
+            let location = response.headers()["location"]
+                .to_str()
+                .expect("location")
+                .to_owned();
+            url = url.join(&location).expect("redirect URL");
+            response = client.get(url.clone()).send().await.expect("request");
+            continue;
+        }
+        if response.status() == 200 && url.path().starts_with("/interaction/") {
+            let html = response.text().await.expect("login page");
+            let action = html
+                .split("action=\"")
+                .nth(1)
+                .and_then(|rest| rest.split('"').next())
+                .expect("a login form");
+            url = url.join(action).expect("form action");
+            let password = format!("{login}-pw");
+            response = client
+                .post(url.clone())
+                .form(&[("login", login), ("password", password.as_str())])
+                .send()
+                .await
+                .expect("login");
+            continue;
+        }
+        return Journey {
+            visited,
+            last: response,
+        };
+    }
+    panic!("too many redirects: {visited:?}");
 }

@@ -5,8 +5,14 @@ use std::time::Duration;
 use sqlx::Connection;
 use wharf_e2e::{PgDatabase, Wharf, free_port, one_line_error, run_wharf};
 
+/// The catalog home page, as a signed-in demo user sees it.
 async fn home(wharf: &Wharf) -> String {
-    let response = wharf.get("/").await;
+    let client = wharf.dev_client("ana").await;
+    let response = client
+        .get(format!("{}/", wharf.base_url))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
     response.text().await.unwrap()
 }
@@ -142,7 +148,7 @@ async fn migrate_reports_the_version_and_a_newer_database_is_refused_untouched()
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(String::from_utf8_lossy(&output.stdout).contains("schema version 1"));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("schema version 2"));
 
     let db = dir.path().join("wharf-data/wharf.db");
     let url = format!("sqlite://{}", db.display());

@@ -3,10 +3,13 @@
 //! Values that must be valid are parsed once at the edge (`Slug::parse`,
 //! `TeamName::parse`), so the code inside never checks them again.
 
+mod auth;
 mod ids;
 mod names;
+pub mod policy;
 mod records;
 
+pub use auth::*;
 pub use ids::*;
 pub use names::*;
 pub use records::*;

@@ -102,7 +102,7 @@ pub struct User {
 }
 
 /// What the IdP says about a user at sign-in.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserClaims {
     pub subject: String,
     pub email: Option<String>,

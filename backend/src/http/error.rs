@@ -16,6 +16,14 @@ pub enum AppError {
     NotFound,
     #[error("sign-in required")]
     Unauthorized,
+    #[error("the bearer token is invalid, expired or revoked")]
+    InvalidToken,
+    #[error("the form has expired or did not come from Wharf")]
+    Csrf,
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("the request body is too large")]
+    PayloadTooLarge,
     #[error("you are not allowed to do that")]
     Forbidden,
     #[error("{0}")]
@@ -68,7 +76,10 @@ impl AppError {
     fn status(&self) -> StatusCode {
         match self {
             Self::NotFound => StatusCode::NOT_FOUND,
-            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Unauthorized | Self::InvalidToken => StatusCode::UNAUTHORIZED,
+            Self::Csrf => StatusCode::FORBIDDEN,
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -88,6 +99,14 @@ impl AppError {
                 "/problems/unauthorized",
                 "Sign in, or send a bearer token.".into(),
             ),
+            Self::InvalidToken => ("/problems/invalid-token", self.to_string()),
+            Self::Csrf => (
+                "/problems/csrf",
+                "The form has expired or did not come from Wharf. Reload the page and try again."
+                    .into(),
+            ),
+            Self::BadRequest(message) => ("/problems/bad-request", message.clone()),
+            Self::PayloadTooLarge => ("/problems/payload-too-large", self.to_string()),
             Self::Forbidden => ("/problems/forbidden", self.to_string()),
             Self::Conflict(message) => ("/problems/conflict", message.clone()),
             Self::Invalid(invalid) => ("/problems/invalid", invalid.to_string()),
@@ -126,10 +145,15 @@ impl IntoResponse for AppError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
-        if matches!(self, Self::Unauthorized) {
+        let challenge = match self {
+            Self::Unauthorized => Some("Bearer realm=\"wharf\""),
+            Self::InvalidToken => Some("Bearer realm=\"wharf\", error=\"invalid_token\""),
+            _ => None,
+        };
+        if let Some(challenge) = challenge {
             headers.insert(
                 header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer realm=\"wharf\""),
+                HeaderValue::from_static(challenge),
             );
         }
         response.extensions_mut().insert(problem);

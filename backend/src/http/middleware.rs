@@ -7,11 +7,15 @@ use askama::Template;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::Next;
-use axum::response::{Html, IntoResponse, Response};
+use std::sync::Arc;
+
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
 
 use super::error::Problem;
 use super::pages::{Chrome, ErrorFragment, ErrorPage};
 use crate::app::AppState;
+use crate::http::auth::CurrentUser;
 use crate::telemetry::{LatencyLabels, RouteLabels};
 
 /// No inline scripts or styles, nothing from other origins, no framing.
@@ -82,6 +86,12 @@ pub async fn track_metrics(State(app): State<AppState>, request: Request, next: 
 pub async fn html_errors(State(app): State<AppState>, request: Request, next: Next) -> Response {
     let is_api = request.uri().path().starts_with("/api/");
     let is_htmx = request.headers().contains_key("hx-request");
+    let is_get = request.method() == axum::http::Method::GET;
+    let here = request
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_default();
     let request_id = request
         .headers()
         .get("x-request-id")
@@ -96,6 +106,12 @@ pub async fn html_errors(State(app): State<AppState>, request: Request, next: Ne
         return response;
     };
     let status = response.status();
+    // A visitor opening a page that needs sign-in is sent to sign in, and brought back.
+    if status == StatusCode::UNAUTHORIZED && is_get && !is_htmx {
+        let target = format!("/auth/login?next={}", urlencode(&here));
+        return Redirect::to(&target).into_response();
+    }
+    let user = response.extensions().get::<Arc<CurrentUser>>().cloned();
     let mut headers = response.headers().clone();
     headers.remove(header::CONTENT_TYPE);
     headers.remove(header::CONTENT_LENGTH);
@@ -103,7 +119,7 @@ pub async fn html_errors(State(app): State<AppState>, request: Request, next: Ne
         ErrorFragment { problem: &problem }.render()
     } else {
         ErrorPage {
-            chrome: Chrome::new(&app, problem.title),
+            chrome: Chrome::new(&app, user.as_deref(), problem.title),
             problem: &problem,
             request_id: &request_id,
         }
@@ -122,4 +138,8 @@ pub async fn html_errors(State(app): State<AppState>, request: Request, next: Ne
             response
         }
     }
+}
+
+fn urlencode(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }

@@ -84,6 +84,32 @@ pub trait UserStore: Send + Sync {
     async fn user_teams(&self, user: UserId) -> StoreResult<Vec<Team>>;
 }
 
+/// Sign-in: OIDC logins in flight, sessions, personal API tokens.
+#[async_trait]
+pub trait AuthStore: Send + Sync {
+    async fn user_by_id(&self, id: UserId) -> StoreResult<User>;
+    async fn create_login_state(&self, login: &LoginState) -> StoreResult<()>;
+    /// Remove and return an unexpired login state: each one can be used once.
+    async fn take_login_state(&self, state_hash: &str) -> StoreResult<Option<LoginState>>;
+    async fn create_session(&self, session: &NewSession) -> StoreResult<()>;
+    /// The session with this id hash, if neither its idle nor its absolute expiry passed.
+    async fn session(&self, id_hash: &str) -> StoreResult<Option<Session>>;
+    async fn touch_session(
+        &self,
+        id_hash: &str,
+        idle_expires_at: OffsetDateTime,
+    ) -> StoreResult<()>;
+    async fn delete_session(&self, id_hash: &str) -> StoreResult<()>;
+    /// Forget expired sessions and login states; returns how many rows went.
+    async fn purge_expired_logins(&self) -> StoreResult<u64>;
+    async fn create_api_token(&self, token: &NewApiToken) -> StoreResult<ApiToken>;
+    async fn list_api_tokens(&self, user: UserId) -> StoreResult<Vec<ApiToken>>;
+    /// Revoke one of the user's tokens; `false` if they have no such live token.
+    async fn revoke_api_token(&self, user: UserId, id: uuid::Uuid) -> StoreResult<bool>;
+    /// The owner of a live (unrevoked, unexpired) token, recording its use.
+    async fn user_by_api_token(&self, token_hash: &str) -> StoreResult<Option<User>>;
+}
+
 /// Domains, environments and (later) products and assets.
 #[async_trait]
 pub trait CatalogStore: Send + Sync {
@@ -143,8 +169,11 @@ pub trait JobStore: Send + Sync {
 }
 
 /// Everything Wharf persists.
-pub trait Store: HealthStore + UserStore + CatalogStore + EventStore + JobStore {}
-impl<T: HealthStore + UserStore + CatalogStore + EventStore + JobStore> Store for T {}
+pub trait Store:
+    HealthStore + UserStore + AuthStore + CatalogStore + EventStore + JobStore
+{
+}
+impl<T: HealthStore + UserStore + AuthStore + CatalogStore + EventStore + JobStore> Store for T {}
 
 /// Connect to the database the URL names and bring its schema up to date.
 pub async fn open(url: &DatabaseUrl) -> StoreResult<Arc<dyn Store>> {

@@ -114,6 +114,100 @@ impl TestApp {
     }
 }
 
+/// A signed-in browser: its session cookie and the CSRF token its pages carry.
+#[derive(Debug, Clone)]
+pub struct Browser {
+    pub cookie: String,
+    pub csrf: String,
+}
+
+impl TestApp {
+    /// Sign in through the development sign-in as one of the demo users.
+    pub async fn sign_in(&self, login: &str) -> Browser {
+        let response = self
+            .request(
+                Request::post("/auth/dev-login")
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(Body::from(format!("user={login}&next=/account")))
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(response.status(), 303, "dev sign-in as {login}");
+        let set_cookie = response.headers()["set-cookie"].to_str().unwrap();
+        let cookie = set_cookie.split(';').next().unwrap().to_owned();
+        let page = body_text(self.as_browser(Request::get("/account"), &cookie).await).await;
+        let csrf = scrape_csrf(&page).expect("the account page carries a CSRF token");
+        Browser { cookie, csrf }
+    }
+
+    async fn as_browser(
+        &self,
+        request: axum::http::request::Builder,
+        cookie: &str,
+    ) -> Response<Body> {
+        self.request(
+            request
+                .header("cookie", cookie)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+    }
+
+    pub async fn get_as(&self, browser: &Browser, path: &str) -> Response<Body> {
+        self.as_browser(Request::get(path), &browser.cookie).await
+    }
+
+    /// Post an HTML form (the CSRF field is the caller's to include or leave out).
+    pub async fn post_form(
+        &self,
+        browser: Option<&Browser>,
+        path: &str,
+        form: &str,
+    ) -> Response<Body> {
+        let mut request =
+            Request::post(path).header("content-type", "application/x-www-form-urlencoded");
+        if let Some(browser) = browser {
+            request = request.header("cookie", &browser.cookie);
+        }
+        self.request(request.body(Body::from(form.to_owned())).unwrap())
+            .await
+    }
+
+    /// Send JSON with an `Authorization: Bearer` token (or none).
+    pub async fn api(
+        &self,
+        method: &str,
+        path: &str,
+        bearer: Option<&str>,
+        body: Option<serde_json::Value>,
+    ) -> Response<Body> {
+        let mut request = Request::builder().method(method).uri(path);
+        if let Some(token) = bearer {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        let body = match body {
+            Some(json) => {
+                request = request.header("content-type", "application/json");
+                Body::from(json.to_string())
+            }
+            None => Body::empty(),
+        };
+        self.request(request.body(body).unwrap()).await
+    }
+}
+
+pub fn scrape_csrf(html: &str) -> Option<String> {
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = html.find(marker)? + marker.len();
+    let end = html[start..].find('"')? + start;
+    Some(html[start..end].to_owned()).filter(|t| !t.is_empty())
+}
+
+pub async fn body_json(response: Response<Body>) -> serde_json::Value {
+    serde_json::from_str(&body_text(response).await).expect("a JSON body")
+}
+
 pub struct TestAppBuilder {
     env: Vec<(String, String)>,
 }
@@ -132,7 +226,7 @@ impl TestAppBuilder {
         let store = wharf::server::open_store(&config)
             .await
             .expect("open store");
-        let state = AppState(Arc::new(App::new(config, store)));
+        let state = AppState(Arc::new(App::new(config, store).expect("build app")));
         TestApp { state, db }
     }
 }

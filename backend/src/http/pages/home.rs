@@ -6,8 +6,10 @@ use axum::response::Response;
 
 use super::{Chrome, RenderPage};
 use crate::app::AppState;
-use crate::domain::{BusinessDomain, CatalogCounts};
+use crate::domain::policy::may_administer;
+use crate::domain::{BusinessDomain, CatalogCounts, Environment};
 use crate::http::AppError;
+use crate::http::auth::{CurrentUser, MaybeUser};
 
 #[derive(Template)]
 #[template(path = "pages/home.html")]
@@ -17,12 +19,27 @@ struct HomePage {
     domains: Vec<BusinessDomain>,
 }
 
-/// `GET /`: what the catalog holds, with honest empty states.
-pub async fn home(State(app): State<AppState>) -> Result<Response, AppError> {
+#[derive(Template)]
+#[template(path = "pages/welcome.html")]
+struct WelcomePage {
+    chrome: Chrome,
+}
+
+/// `GET /`: the catalog for people signed in; a welcome and a sign-in button for visitors.
+pub async fn home(
+    State(app): State<AppState>,
+    MaybeUser(user): MaybeUser,
+) -> Result<Response, AppError> {
+    let Some(user) = user else {
+        return WelcomePage {
+            chrome: Chrome::new(&app, None, "Welcome").nav("catalog"),
+        }
+        .into_page();
+    };
     let counts = app.store.catalog_counts().await?;
     let domains = app.store.list_domains().await?;
     HomePage {
-        chrome: Chrome::new(&app, "Catalog").nav("catalog"),
+        chrome: Chrome::new(&app, Some(&user), "Catalog").nav("catalog"),
         counts,
         domains,
     }
@@ -38,35 +55,38 @@ struct NoticePage {
 }
 
 /// `GET /requests`
-pub async fn requests(State(app): State<AppState>) -> Result<Response, AppError> {
+pub async fn requests(
+    State(app): State<AppState>,
+    user: CurrentUser,
+) -> Result<Response, AppError> {
     NoticePage {
-        chrome: Chrome::new(&app, "Requests").nav("requests"),
+        chrome: Chrome::new(&app, Some(&user), "Requests").nav("requests"),
         heading: "Access requests",
-        message: "Requests for access to data products will be listed here. Requesting \
-                  access needs sign-in, which this build of Wharf does not offer yet.",
+        message: "Your requests for access to data products, and the requests waiting for \
+                  your decision, will be listed here once requesting access is available.",
     }
     .into_page()
 }
 
-/// `GET /admin`
-pub async fn admin(State(app): State<AppState>) -> Result<Response, AppError> {
-    NoticePage {
-        chrome: Chrome::new(&app, "Admin").nav("admin"),
-        heading: "Administration",
-        message: "Environments, consumer principals and jobs are managed here by the admin \
-                  group. Administration needs sign-in, which this build of Wharf does not \
-                  offer yet.",
-    }
-    .into_page()
+#[derive(Template)]
+#[template(path = "pages/admin.html")]
+struct AdminPage {
+    chrome: Chrome,
+    environments: Vec<Environment>,
+    domains: Vec<BusinessDomain>,
+    admin_group: String,
 }
 
-/// `GET /auth/login`
-pub async fn sign_in(State(app): State<AppState>) -> Result<Response, AppError> {
-    NoticePage {
-        chrome: Chrome::new(&app, "Sign in"),
-        heading: "Sign in",
-        message: "Sign-in is not available in this build of Wharf yet. The catalog can be \
-                  browsed without it.",
+/// `GET /admin`: the admin group only.
+pub async fn admin(State(app): State<AppState>, user: CurrentUser) -> Result<Response, AppError> {
+    if !may_administer(&user.subject()) {
+        return Err(AppError::Forbidden);
+    }
+    AdminPage {
+        chrome: Chrome::new(&app, Some(&user), "Admin").nav("admin"),
+        environments: app.store.list_environments().await?,
+        domains: app.store.list_domains().await?,
+        admin_group: app.config.admin_group.clone(),
     }
     .into_page()
 }

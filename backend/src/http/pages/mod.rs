@@ -1,6 +1,8 @@
 //! HTML pages (askama templates in `frontend/`). Every page is built from the same
 //! `Chrome` (layout data) so the header, banners and asset URLs stay consistent.
 
+mod account;
+mod auth;
 mod home;
 
 use askama::Template;
@@ -9,8 +11,11 @@ use axum::response::{Html, IntoResponse, Response};
 use super::AppError;
 use super::error::Problem;
 use crate::app::App;
+use crate::http::auth::CurrentUser;
 
-pub use home::{admin, home, requests, sign_in};
+pub use account::{account, create_token, revoke_token};
+pub use auth::{callback, dev_sign_in, sign_in, sign_out};
+pub use home::{admin, home, requests};
 
 /// What the base layout needs on every page.
 #[derive(Debug, Clone)]
@@ -19,17 +24,29 @@ pub struct Chrome {
     pub nav: &'static str,
     pub css_url: String,
     pub icon_url: String,
+    /// The signed-in person's display name.
     pub signed_in_as: Option<String>,
+    pub is_admin: bool,
+    /// Every form and htmx request sends it back (empty for visitors).
+    pub csrf_token: String,
+    /// The development sign-in is on: every page says so.
+    pub dev_signin: bool,
 }
 
 impl Chrome {
-    pub fn new(app: &App, title: &str) -> Self {
+    pub fn new(app: &App, user: Option<&CurrentUser>, title: &str) -> Self {
         Self {
             title: title.to_owned(),
             nav: "",
             css_url: app.assets.url("app.css"),
             icon_url: app.assets.url("favicon.svg"),
-            signed_in_as: None,
+            signed_in_as: user.map(|u| u.user.name.clone()),
+            is_admin: user.is_some_and(|u| u.is_admin),
+            csrf_token: user
+                .and_then(CurrentUser::csrf_token)
+                .unwrap_or_default()
+                .to_owned(),
+            dev_signin: app.config.dev_signin_allowed(),
         }
     }
 

@@ -1,6 +1,7 @@
 //! The PostgreSQL store: for deployments that outgrow one machine. Job claims use
 //! `FOR UPDATE SKIP LOCKED` so many workers share the queue without blocking each other.
 
+mod auth;
 mod catalog;
 mod events;
 mod jobs;
@@ -84,6 +85,28 @@ async fn record_change(
     detail: &serde_json::Value,
     event: NewEvent,
 ) -> StoreResult<()> {
+    record_audit(tx, actor, action, target, detail).await?;
+    sqlx::query(
+        "INSERT INTO outbox_events (id, type, subject, time, data) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(EventId::new().0)
+    .bind(event.event_type)
+    .bind(&event.subject)
+    .bind(super::now())
+    .bind(&event.data)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Write an audit entry inside the change's transaction.
+async fn record_audit(
+    tx: &mut Transaction<'static, Postgres>,
+    actor: Actor,
+    action: &str,
+    target: (&str, &str),
+    detail: &serde_json::Value,
+) -> StoreResult<()> {
     let now = super::now();
     sqlx::query(
         "INSERT INTO audit_entries (id, at, actor_id, action, target_type, target_id, detail)
@@ -96,16 +119,6 @@ async fn record_change(
     .bind(target.0)
     .bind(target.1)
     .bind(detail)
-    .execute(&mut **tx)
-    .await?;
-    sqlx::query(
-        "INSERT INTO outbox_events (id, type, subject, time, data) VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(EventId::new().0)
-    .bind(event.event_type)
-    .bind(&event.subject)
-    .bind(now)
-    .bind(&event.data)
     .execute(&mut **tx)
     .await?;
     Ok(())

@@ -2,6 +2,7 @@
 //! start with `BEGIN IMMEDIATE` so concurrent writers (serve and worker processes)
 //! queue on the busy timeout instead of failing on a lock upgrade.
 
+mod auth;
 mod catalog;
 mod events;
 mod jobs;
@@ -128,6 +129,26 @@ async fn record_change(
     detail: &serde_json::Value,
     event: NewEvent,
 ) -> StoreResult<()> {
+    record_audit(tx, actor, action, target, detail).await?;
+    sqlx::query("INSERT INTO outbox_events (id, type, subject, time, data) VALUES (?, ?, ?, ?, ?)")
+        .bind(EventId::new().to_string())
+        .bind(event.event_type)
+        .bind(&event.subject)
+        .bind(ts(super::now()))
+        .bind(event.data.to_string())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Write an audit entry inside the change's transaction.
+async fn record_audit(
+    tx: &mut Transaction<'static, Sqlite>,
+    actor: Actor,
+    action: &str,
+    target: (&str, &str),
+    detail: &serde_json::Value,
+) -> StoreResult<()> {
     let now = ts(super::now());
     sqlx::query(
         "INSERT INTO audit_entries (id, at, actor_id, action, target_type, target_id, detail)
@@ -142,13 +163,5 @@ async fn record_change(
     .bind(detail.to_string())
     .execute(&mut **tx)
     .await?;
-    sqlx::query("INSERT INTO outbox_events (id, type, subject, time, data) VALUES (?, ?, ?, ?, ?)")
-        .bind(EventId::new().to_string())
-        .bind(event.event_type)
-        .bind(&event.subject)
-        .bind(&now)
-        .bind(event.data.to_string())
-        .execute(&mut **tx)
-        .await?;
     Ok(())
 }

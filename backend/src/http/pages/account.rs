@@ -1,0 +1,77 @@
+//! The signed-in person's account: who Wharf thinks they are, and their API tokens.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::{Chrome, RenderPage};
+use crate::app::AppState;
+use crate::domain::{ApiToken, TeamName};
+use crate::http::AppError;
+use crate::http::api::tokens::{NewTokenRequest, issue_token, revoke_own_token};
+use crate::http::auth::CurrentUser;
+
+#[derive(Template)]
+#[template(path = "pages/account.html")]
+struct AccountPage {
+    chrome: Chrome,
+    email: String,
+    teams: Vec<TeamName>,
+    is_admin: bool,
+    tokens: Vec<ApiToken>,
+    /// A token just created: shown once, never again.
+    new_token: Option<String>,
+}
+
+async fn render(
+    app: &AppState,
+    user: &CurrentUser,
+    new_token: Option<String>,
+) -> Result<Response, AppError> {
+    AccountPage {
+        chrome: Chrome::new(app, Some(user), "Account").nav("account"),
+        email: user.user.email.clone().unwrap_or_default(),
+        teams: user.teams.clone(),
+        is_admin: user.is_admin,
+        tokens: app.store.list_api_tokens(user.user.id).await?,
+        new_token,
+    }
+    .into_page()
+}
+
+/// `GET /account`
+pub async fn account(State(app): State<AppState>, user: CurrentUser) -> Result<Response, AppError> {
+    render(&app, &user, None).await
+}
+
+#[derive(Deserialize)]
+pub struct TokenForm {
+    name: String,
+    expires_in_days: Option<u32>,
+}
+
+/// `POST /account/tokens`: create a token and show it once.
+pub async fn create_token(
+    State(app): State<AppState>,
+    user: CurrentUser,
+    Form(form): Form<TokenForm>,
+) -> Result<Response, AppError> {
+    let request = NewTokenRequest {
+        name: form.name,
+        expires_in_days: form.expires_in_days,
+    };
+    let created = issue_token(&app, &user, request).await?;
+    render(&app, &user, Some(created.token)).await
+}
+
+/// `POST /account/tokens/{id}/revoke`
+pub async fn revoke_token(
+    State(app): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<uuid::Uuid>,
+) -> Result<Response, AppError> {
+    revoke_own_token(&app, &user, id).await?;
+    Ok(Redirect::to("/account").into_response())
+}

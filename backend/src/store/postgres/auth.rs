@@ -1,0 +1,288 @@
+//! Login states, sessions and API tokens on PostgreSQL.
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{PgStore, record_audit};
+use crate::domain::*;
+use crate::store::{AuthStore, StoreResult, now};
+
+type UserColumns = (Uuid, String, Option<String>, String, OffsetDateTime);
+
+fn user_from((id, subject, email, name, created_at): UserColumns) -> User {
+    User {
+        id: UserId(id),
+        subject,
+        email,
+        name,
+        created_at,
+    }
+}
+
+type TokenColumns = (
+    Uuid,
+    String,
+    String,
+    OffsetDateTime,
+    Option<OffsetDateTime>,
+    Option<OffsetDateTime>,
+);
+
+fn token_from((id, name, prefix, created_at, expires_at, last_used_at): TokenColumns) -> ApiToken {
+    ApiToken {
+        id,
+        name,
+        prefix,
+        created_at,
+        expires_at,
+        last_used_at,
+    }
+}
+
+#[async_trait]
+impl AuthStore for PgStore {
+    #[tracing::instrument(skip_all)]
+    async fn user_by_id(&self, id: UserId) -> StoreResult<User> {
+        let row: UserColumns =
+            sqlx::query_as("SELECT id, subject, email, name, created_at FROM users WHERE id = $1")
+                .bind(id.0)
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(user_from(row))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn create_login_state(&self, login: &LoginState) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO login_states (state_hash, nonce, pkce_verifier, next_path, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&login.state_hash)
+        .bind(&login.nonce)
+        .bind(&login.pkce_verifier)
+        .bind(&login.next_path)
+        .bind(now())
+        .bind(login.expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn take_login_state(&self, state_hash: &str) -> StoreResult<Option<LoginState>> {
+        let row: Option<(String, String, String, String, OffsetDateTime)> = sqlx::query_as(
+            "DELETE FROM login_states WHERE state_hash = $1
+             RETURNING state_hash, nonce, pkce_verifier, next_path, expires_at",
+        )
+        .bind(state_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.and_then(
+            |(state_hash, nonce, pkce_verifier, next_path, expires_at)| {
+                (expires_at > now()).then_some(LoginState {
+                    state_hash,
+                    nonce,
+                    pkce_verifier,
+                    next_path,
+                    expires_at,
+                })
+            },
+        ))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn create_session(&self, session: &NewSession) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO sessions (id_hash, user_id, csrf_token, id_token_hint, created_at,
+                                   last_seen_at, idle_expires_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $5, $6, $7)",
+        )
+        .bind(&session.id_hash)
+        .bind(session.user_id.0)
+        .bind(&session.csrf_token)
+        .bind(&session.id_token_hint)
+        .bind(now())
+        .bind(session.idle_expires_at)
+        .bind(session.expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn session(&self, id_hash: &str) -> StoreResult<Option<Session>> {
+        type Row = (
+            Uuid,
+            String,
+            Option<String>,
+            String,
+            OffsetDateTime,
+            String,
+            Option<String>,
+            OffsetDateTime,
+            OffsetDateTime,
+        );
+        let row: Option<Row> = sqlx::query_as(
+            "SELECT u.id, u.subject, u.email, u.name, u.created_at,
+                    s.csrf_token, s.id_token_hint, s.last_seen_at, s.expires_at
+             FROM sessions s JOIN users u ON u.id = s.user_id
+             WHERE s.id_hash = $1 AND s.idle_expires_at > $2 AND s.expires_at > $2",
+        )
+        .bind(id_hash)
+        .bind(now())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(
+            |(
+                id,
+                subject,
+                email,
+                name,
+                created,
+                csrf_token,
+                id_token_hint,
+                last_seen_at,
+                expires_at,
+            )| {
+                Session {
+                    user: user_from((id, subject, email, name, created)),
+                    csrf_token,
+                    id_token_hint,
+                    last_seen_at,
+                    expires_at,
+                }
+            },
+        ))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn touch_session(
+        &self,
+        id_hash: &str,
+        idle_expires_at: OffsetDateTime,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE sessions SET last_seen_at = $1, idle_expires_at = $2 WHERE id_hash = $3",
+        )
+        .bind(now())
+        .bind(idle_expires_at)
+        .bind(id_hash)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn delete_session(&self, id_hash: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+            .bind(id_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn purge_expired_logins(&self) -> StoreResult<u64> {
+        let now = now();
+        let sessions =
+            sqlx::query("DELETE FROM sessions WHERE idle_expires_at <= $1 OR expires_at <= $1")
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+        let logins = sqlx::query("DELETE FROM login_states WHERE expires_at <= $1")
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(sessions.rows_affected() + logins.rows_affected())
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn create_api_token(&self, token: &NewApiToken) -> StoreResult<ApiToken> {
+        let mut tx = self.begin().await?;
+        let row: TokenColumns = sqlx::query_as(
+            "INSERT INTO api_tokens (id, user_id, name, token_hash, prefix, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             RETURNING id, name, prefix, created_at, expires_at, last_used_at",
+        )
+        .bind(Uuid::now_v7())
+        .bind(token.user_id.0)
+        .bind(&token.name)
+        .bind(&token.token_hash)
+        .bind(&token.prefix)
+        .bind(now())
+        .bind(token.expires_at)
+        .fetch_one(&mut *tx)
+        .await?;
+        let created = token_from(row);
+        let detail = serde_json::json!({ "name": created.name, "prefix": created.prefix });
+        let target = ("api_token", &*created.id.to_string());
+        record_audit(
+            &mut tx,
+            Actor::User(token.user_id),
+            "token.created",
+            target,
+            &detail,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(created)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_api_tokens(&self, user: UserId) -> StoreResult<Vec<ApiToken>> {
+        let rows: Vec<TokenColumns> = sqlx::query_as(
+            "SELECT id, name, prefix, created_at, expires_at, last_used_at FROM api_tokens
+             WHERE user_id = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)
+             ORDER BY created_at DESC, id",
+        )
+        .bind(user.0)
+        .bind(now())
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(token_from).collect())
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn revoke_api_token(&self, user: UserId, id: Uuid) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
+        let done = sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $1
+             WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL",
+        )
+        .bind(now())
+        .bind(id)
+        .bind(user.0)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        let target = ("api_token", &*id.to_string());
+        record_audit(
+            &mut tx,
+            Actor::User(user),
+            "token.revoked",
+            target,
+            &serde_json::json!({}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn user_by_api_token(&self, token_hash: &str) -> StoreResult<Option<User>> {
+        let row: Option<UserColumns> = sqlx::query_as(
+            "UPDATE api_tokens t SET last_used_at = $1 FROM users u
+             WHERE t.token_hash = $2 AND t.revoked_at IS NULL
+               AND (t.expires_at IS NULL OR t.expires_at > $1) AND u.id = t.user_id
+             RETURNING u.id, u.subject, u.email, u.name, u.created_at",
+        )
+        .bind(now())
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(user_from))
+    }
+}
