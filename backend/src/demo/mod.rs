@@ -1,8 +1,10 @@
 //! Sample data for `wharf serve --demo`, so a newcomer sees a living catalog, and the demo
 //! users the development sign-in offers. Idempotent: seeding again adds nothing twice.
 
-use crate::domain::{Actor, NewDomain, Slug, UserClaims};
-use crate::store::{Store, StoreResult};
+mod catalog;
+
+use crate::domain::*;
+use crate::store::{Store, StoreError, StoreResult};
 
 const DOMAINS: &[(&str, &str, &str)] = &[
     (
@@ -74,8 +76,63 @@ pub const DEMO_USERS: &[DemoUser] = &[
     },
 ];
 
-/// Create what is missing of the demo catalog.
+/// Create what is missing of the demo catalog: domains, then products with their tables.
 pub async fn seed(store: &dyn Store) -> StoreResult<()> {
+    seed_domains(store).await?;
+    for (domain, team, name, classification, tags, description, tables) in catalog::PRODUCTS {
+        let slug = Slug::from_name(name).expect("demo names make slugs");
+        match store.product_by_slug(&slug).await {
+            Ok(_) => continue,
+            Err(StoreError::NotFound) => {}
+            Err(other) => return Err(other),
+        }
+        let fields = ProductFields {
+            name: (*name).into(),
+            description: format!(
+                "{description}\n\nOwned by the `{team}` team. Refreshed daily at 06:00 UTC."
+            ),
+            domain: Slug::parse(domain).expect("demo domain"),
+            owner_team: TeamName::parse(team).expect("demo team"),
+            environment: Slug::parse("sandbox").expect("sandbox"),
+            classification: Classification::parse(classification).expect("demo classification"),
+            tags: tags.iter().map(|t| (*t).to_owned()).collect(),
+            steward_emails: Vec::new(),
+            auto_approve: *classification == "public",
+            max_access_days: 180,
+        };
+        let product = store.create_product(Actor::System, &slug, &fields).await?;
+        for table in *tables {
+            let definition = TableDefinition {
+                database: format!("{domain}_curated"),
+                table: (*table).into(),
+                description: format!("{} — part of {name}.", table.replace('_', " ")),
+                location: Some(format!("s3://demo-lake/{domain}/{table}/")),
+                parameters: serde_json::json!({ "classification": "parquet" }),
+                columns: catalog::columns(table)
+                    .into_iter()
+                    .map(|(column, data_type, description, is_pii)| Column {
+                        name: column.into(),
+                        data_type: data_type.into(),
+                        description: description.into(),
+                        is_pii,
+                        is_partition_key: column == "ingestion_date",
+                    })
+                    .collect(),
+            };
+            store
+                .put_asset(Actor::System, &product, &definition)
+                .await?;
+        }
+        if !catalog::DRAFTS.contains(name) {
+            store
+                .set_product_status(Actor::System, product.id, ProductStatus::Published)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+async fn seed_domains(store: &dyn Store) -> StoreResult<()> {
     let existing = store.list_domains().await?;
     for (slug, name, description) in DOMAINS {
         if existing.iter().any(|d| d.slug.as_str() == *slug) {

@@ -1,0 +1,117 @@
+//! Administration: environments (admin group) and consumer principals (admins, or members
+//! of the principal's team, who also reach these forms from their account page).
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::{Chrome, RenderPage};
+use crate::app::AppState;
+use crate::domain::policy::may_administer;
+use crate::domain::*;
+use crate::http::AppError;
+use crate::http::api::environments::{
+    NewEnvironmentRequest, NewPrincipalRequest, add_environment, register_principal,
+};
+use crate::http::auth::CurrentUser;
+
+pub struct EnvironmentRow {
+    pub environment: Environment,
+    pub principals: Vec<ConsumerPrincipal>,
+}
+
+#[derive(Template)]
+#[template(path = "pages/admin.html")]
+struct AdminPage {
+    chrome: Chrome,
+    environments: Vec<EnvironmentRow>,
+    domains: Vec<BusinessDomain>,
+    admin_group: String,
+    error: Option<String>,
+}
+
+async fn render(
+    app: &AppState,
+    user: &CurrentUser,
+    error: Option<String>,
+) -> Result<Response, AppError> {
+    let mut environments = Vec::new();
+    for environment in app.store.list_environments().await? {
+        let principals = app.store.list_principals(environment.id, None).await?;
+        environments.push(EnvironmentRow {
+            environment,
+            principals,
+        });
+    }
+    AdminPage {
+        chrome: Chrome::new(app, Some(user), "Admin").nav("admin"),
+        environments,
+        domains: app.store.list_domains().await?,
+        admin_group: app.config.admin_group.clone(),
+        error,
+    }
+    .into_page()
+}
+
+/// `GET /admin`: the admin group only.
+pub async fn admin(State(app): State<AppState>, user: CurrentUser) -> Result<Response, AppError> {
+    if !may_administer(&user.subject()) {
+        return Err(AppError::Forbidden);
+    }
+    render(&app, &user, None).await
+}
+
+/// `POST /admin/environments`
+pub async fn create_environment(
+    State(app): State<AppState>,
+    user: CurrentUser,
+    Form(form): Form<NewEnvironmentRequest>,
+) -> Result<Response, AppError> {
+    match add_environment(&app, &user, &form).await {
+        Ok(_) => Ok(Redirect::to("/admin").into_response()),
+        Err(AppError::Invalid(e)) => render(&app, &user, Some(e.to_string())).await,
+        Err(AppError::Conflict(e)) => render(&app, &user, Some(e)).await,
+        Err(other) => Err(other),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct PrincipalForm {
+    team: String,
+    arn: String,
+    #[serde(default)]
+    label: String,
+    /// Where to go back to: `admin` or `account`.
+    #[serde(default)]
+    back: String,
+}
+
+fn back_to(back: &str) -> &'static str {
+    if back == "admin" {
+        "/admin"
+    } else {
+        "/account"
+    }
+}
+
+/// `POST /environments/{slug}/principals`
+pub async fn create_principal(
+    State(app): State<AppState>,
+    user: CurrentUser,
+    Path(slug): Path<String>,
+    Form(form): Form<PrincipalForm>,
+) -> Result<Response, AppError> {
+    let environment = app
+        .store
+        .environment_by_slug(&Slug::parse(&slug).map_err(|_| AppError::NotFound)?)
+        .await?;
+    let request = NewPrincipalRequest {
+        team: form.team,
+        arn: form.arn,
+        label: form.label,
+    };
+    register_principal(&app, &user, &environment, &request).await?;
+    Ok(Redirect::to(back_to(&form.back)).into_response())
+}
