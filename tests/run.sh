@@ -8,6 +8,8 @@
 #   package on a free loopback port (installing the package if needed) and stops it after.
 # - Cargo's target directory: $CARGO_TARGET_DIR, else ~/.cache/wharf-target (outside the
 #   clone, so fresh clones reuse earlier builds); works from empty too.
+# - Python: a venv at ~/.cache/wharf-venv with moto[server] (tests/aws/requirements.txt),
+#   reinstalled when the requirements change.
 # - npm: `npm ci` in tests/ for the test identity provider (oidc-provider), installing
 #   Debian's nodejs and npm first if node is missing.
 # - Runs: cargo fmt --check, cargo clippy -D warnings, the whole workspace's tests.
@@ -93,6 +95,32 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   apt_install nodejs npm
 fi
 (cd tests && npm ci --no-audit --no-fund --loglevel=error)
+
+log "Python packages for the AWS stand-in (moto, tests/aws/requirements.txt)"
+venv="${WHARF_VENV:-$HOME/.cache/wharf-venv}"
+command -v python3 >/dev/null || apt_install python3
+# Key on the requirements and the interpreter: a venv is tied to the python that made it.
+want="$( { cat tests/aws/requirements.txt; python3 -c 'import sys; print(sys.executable, sys.version)'; } | sha256sum | cut -d' ' -f1)"
+have="$(cat "$venv/.wharf-requirements.sha256" 2>/dev/null || true)"
+if [[ -x "$venv/bin/python" && "$have" == "$want" ]] && "$venv/bin/python" -c 'import moto' 2>/dev/null; then
+  echo "venv $venv is up to date"
+else
+  [[ -e "$venv" ]] && { echo "venv $venv is stale or broken: rebuilding it"; rm -rf "$venv"; }
+  mkdir -p "$(dirname "$venv")"
+  if ! python3 -m venv "$venv" 2>/dev/null; then
+    echo "python3 -m venv failed; installing Debian's python3-venv and retrying"
+    rm -rf "$venv"
+    apt_install python3-venv
+    python3 -m venv "$venv"
+  fi
+  start=$SECONDS
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/aws/requirements.txt
+  echo "$want" >"$venv/.wharf-requirements.sha256" # written last: an interrupted install is redone
+  echo "installed into $venv in $((SECONDS - start))s"
+fi
+export WHARF_TEST_PYTHON="$venv/bin/python"
+# moto accepts any credentials; the SDK must never go looking for instance metadata.
+export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
 
 log "cargo fmt --check"
 cargo fmt --all -- --check

@@ -20,6 +20,7 @@ use crate::http::auth::oidc::Oidc;
 use crate::http::auth::{AccessTokenCache, authenticate};
 use crate::http::{api, assets, error, health, middleware, pages};
 use crate::jobs::JobQueue;
+use crate::search::CatalogIndex;
 use crate::store::Store;
 use crate::telemetry::Metrics;
 
@@ -31,13 +32,23 @@ pub struct App {
     /// The IdP, when configured; otherwise the development sign-in may be offered.
     pub oidc: Option<Oidc>,
     pub access_tokens: AccessTokenCache,
+    /// Grant drivers per environment.
+    pub drivers: crate::grants::Drivers,
+    /// The catalog search index (derived from the store, never the source of truth).
+    pub index: Arc<CatalogIndex>,
+    /// Wakes the indexer after a local write, so edits are searchable at once.
+    pub index_wake: Arc<tokio::sync::Notify>,
     pub jobs: JobQueue,
     pub metrics: Metrics,
     pub assets: assets::Assets,
 }
 
 impl App {
-    pub fn new(config: Config, store: Arc<dyn Store>) -> anyhow::Result<Self> {
+    pub fn new(
+        config: Config,
+        store: Arc<dyn Store>,
+        index: Arc<CatalogIndex>,
+    ) -> anyhow::Result<Self> {
         let oidc = match &config.oidc {
             Some(oidc) => Some(Oidc::new(
                 oidc.clone(),
@@ -50,11 +61,33 @@ impl App {
             jobs: JobQueue::new(store.clone()),
             oidc,
             access_tokens: AccessTokenCache::default(),
+            drivers: crate::grants::Drivers::new(
+                config.aws_endpoint_url.clone(),
+                Default::default(),
+            ),
+            index,
+            index_wake: Arc::new(tokio::sync::Notify::new()),
             config,
             store,
             metrics: Metrics::default(),
             assets: assets::Assets::default(),
         })
+    }
+}
+
+impl App {
+    /// Ask the indexer to pick up what was just written.
+    pub fn reindex(&self) {
+        self.index_wake.notify_one();
+    }
+
+    /// The indexer for this app's store and index.
+    pub fn indexer(&self) -> crate::indexer::Indexer {
+        crate::indexer::Indexer::new(
+            self.store.clone(),
+            self.index.clone(),
+            self.index_wake.clone(),
+        )
     }
 }
 
@@ -87,6 +120,28 @@ pub fn router(state: AppState) -> Router {
     let signed_in = Router::new()
         .route("/requests", get(pages::requests))
         .route("/admin", get(pages::admin))
+        .route("/admin/environments", post(pages::create_environment))
+        .route(
+            "/environments/{slug}/principals",
+            post(pages::create_principal),
+        )
+        .route("/catalog/results", get(pages::catalog_results))
+        .route("/requests/{id}", get(pages::request_page))
+        .route("/requests/{id}/status", get(pages::request_status))
+        .route("/requests/{id}/{action}", post(pages::decide))
+        .route("/products/{slug}/request", post(pages::request_access))
+        .route(
+            "/products/new",
+            get(pages::new_product).post(pages::create_product),
+        )
+        .route("/products/{slug}", get(pages::product_page))
+        .route(
+            "/products/{slug}/edit",
+            get(pages::edit_product_page).post(pages::update_product),
+        )
+        .route("/products/{slug}/status", post(pages::product_status))
+        .route("/products/{slug}/sync", post(pages::product_sync))
+        .route("/products/{slug}/tables", post(pages::product_tables))
         .route("/account", get(pages::account))
         .route("/account/tokens", post(pages::create_token))
         .route("/account/tokens/{id}/revoke", post(pages::revoke_token))
@@ -100,6 +155,66 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/v1/domains",
             get(api::domains::list_domains).post(api::domains::create_domain),
+        )
+        .route(
+            "/api/v1/environments",
+            get(api::environments::list_environments).post(api::environments::create_environment),
+        )
+        .route(
+            "/api/v1/environments/{slug}/principals",
+            get(api::environments::list_principals).post(api::environments::create_principal),
+        )
+        .route(
+            "/api/v1/environments/{slug}/principals/{id}",
+            delete(api::environments::delete_principal),
+        )
+        .route(
+            "/api/v1/environments/{slug}/glue/databases",
+            get(api::environments::glue_databases),
+        )
+        .route(
+            "/api/v1/environments/{slug}/glue/databases/{database}/tables",
+            get(api::environments::glue_tables),
+        )
+        .route(
+            "/api/v1/products",
+            get(api::products::list_products).post(api::products::create_product),
+        )
+        .route(
+            "/api/v1/products/{slug}",
+            get(api::products::get_product).put(api::products::update_product),
+        )
+        .route(
+            "/api/v1/products/{slug}/publish",
+            post(api::products::publish_product),
+        )
+        .route(
+            "/api/v1/products/{slug}/deprecate",
+            post(api::products::deprecate_product),
+        )
+        .route(
+            "/api/v1/products/{slug}/assets",
+            get(api::products::list_assets).post(api::products::create_assets),
+        )
+        .route(
+            "/api/v1/products/{slug}/sync",
+            post(api::products::sync_product),
+        )
+        .route(
+            "/api/v1/products/{slug}/history",
+            get(api::products::product_history),
+        )
+        .route(
+            "/api/v1/access-requests",
+            get(api::requests::list_requests).post(api::requests::create_request),
+        )
+        .route(
+            "/api/v1/access-requests/{id}",
+            get(api::requests::get_request),
+        )
+        .route(
+            "/api/v1/access-requests/{id}/{action}",
+            post(api::requests::decide),
         )
         .route_layer(axum::middleware::from_fn(require_user));
 

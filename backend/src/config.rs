@@ -33,6 +33,14 @@ pub struct Config {
     pub oidc: Option<OidcConfig>,
     pub groups_claim: String,
     pub session_idle: Duration,
+    /// How often `aws` products are re-synced with Glue; `None` turns it off.
+    pub resync_interval: Option<Duration>,
+    /// How often granted access is checked against the driver; `None` turns it off.
+    pub verify_interval: Option<Duration>,
+    /// Whether `serve` runs a job worker in-process (off when dedicated `wharf worker`s do).
+    pub serve_worker: bool,
+    /// How long a claimed job is a worker's before another may take it over.
+    pub job_lease: Duration,
     pub session_max: Duration,
     pub admin_group: String,
     pub aws_endpoint_url: Option<String>,
@@ -144,6 +152,10 @@ struct RawConfig {
     oidc_groups_claim: Option<String>,
     session_idle_minutes: Option<Number>,
     session_max_hours: Option<Number>,
+    resync_interval_minutes: Option<Number>,
+    serve_worker: Option<Flag>,
+    verify_interval_minutes: Option<Number>,
+    job_lease_secs: Option<Number>,
     admin_group: Option<String>,
     aws_endpoint_url: Option<String>,
     events_dynamodb_table: Option<String>,
@@ -155,6 +167,29 @@ struct RawConfig {
 enum Number {
     Int(u64),
     Text(String),
+}
+
+/// A flag written as a TOML boolean or (from the environment) `true`/`false`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Flag {
+    Bool(bool),
+    Text(String),
+}
+
+impl Flag {
+    fn get(&self, key: &str) -> Result<bool, ConfigError> {
+        match self {
+            Self::Bool(b) => Ok(*b),
+            Self::Text(s) => match s.trim() {
+                "true" | "1" | "yes" | "on" => Ok(true),
+                "false" | "0" | "no" | "off" => Ok(false),
+                other => Err(ConfigError(format!(
+                    "{key} must be true or false, got {other:?}"
+                ))),
+            },
+        }
+    }
 }
 
 impl Number {
@@ -310,6 +345,24 @@ impl RawConfig {
             oidc,
             groups_claim: self.oidc_groups_claim.unwrap_or_else(|| "groups".into()),
             session_idle: Duration::from_secs(session_idle_minutes * 60),
+            verify_interval: match self.verify_interval_minutes {
+                Some(n) => Some(n.get("verify_interval_minutes")?).filter(|m| *m > 0),
+                None => Some(60),
+            }
+            .map(|minutes| Duration::from_secs(minutes * 60)),
+            serve_worker: match self.serve_worker {
+                Some(flag) => flag.get("serve_worker")?,
+                None => true,
+            },
+            job_lease: Duration::from_secs(match self.job_lease_secs {
+                Some(n) => n.get("job_lease_secs")?.max(1),
+                None => 60,
+            }),
+            resync_interval: match self.resync_interval_minutes {
+                Some(n) => Some(n.get("resync_interval_minutes")?).filter(|m| *m > 0),
+                None => Some(360),
+            }
+            .map(|minutes| Duration::from_secs(minutes * 60)),
             session_max: Duration::from_secs(session_max_hours * 3600),
             admin_group: self.admin_group.unwrap_or_else(|| "wharf-admins".into()),
             aws_endpoint_url,

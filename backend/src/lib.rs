@@ -4,11 +4,16 @@
 //! `store`. Nothing below `http` knows about axum; nothing in `domain` knows about sqlx.
 
 pub mod app;
+pub mod aws;
+pub mod catalog_sources;
 pub mod config;
 pub mod demo;
 pub mod domain;
+pub mod grants;
 pub mod http;
+pub mod indexer;
 pub mod jobs;
+pub mod search;
 pub mod server;
 pub mod store;
 pub mod telemetry;

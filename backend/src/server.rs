@@ -13,6 +13,9 @@ use tokio::sync::watch;
 use crate::app::{App, AppState, router};
 use crate::config::{Config, DatabaseUrl};
 use crate::jobs::Worker;
+
+/// How often granted access is checked against its end date.
+const EXPIRY_CHECK: std::time::Duration = std::time::Duration::from_secs(30);
 use crate::{demo, store};
 
 /// An exclusive lock held for the life of the process, so a second `wharf serve` on the
@@ -93,6 +96,26 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn store::Store>
     Ok(store)
 }
 
+/// The search index in the data directory; an unreadable one is thrown away and rebuilt
+/// (it is derived from the store, never the source of truth).
+fn open_index(config: &Config) -> anyhow::Result<crate::search::CatalogIndex> {
+    let dir = config.data_dir.join("index");
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    match crate::search::CatalogIndex::open(&dir) {
+        Ok(index) => Ok(index),
+        Err(error) => {
+            tracing::warn!(
+                error = format!("{error:#}"),
+                "search index unreadable; rebuilding it"
+            );
+            std::fs::remove_dir_all(&dir)
+                .with_context(|| format!("cannot remove {}", dir.display()))?;
+            std::fs::create_dir_all(&dir)?;
+            crate::search::CatalogIndex::open(&dir).context("cannot create the search index")
+        }
+    }
+}
+
 /// `wharf serve`
 pub async fn serve(config: Config, seed_demo: bool) -> anyhow::Result<()> {
     let _lock = InstanceLock::acquire(&config)?;
@@ -102,12 +125,42 @@ pub async fn serve(config: Config, seed_demo: bool) -> anyhow::Result<()> {
             .await
             .context("cannot load the demo catalog")?;
     }
+    let index = Arc::new(open_index(&config)?);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
-    let app = AppState(Arc::new(App::new(config, store.clone())?));
+    let app = AppState(Arc::new(App::new(config, store.clone(), index)?));
+    let indexer = app.indexer();
+    indexer
+        .prepare()
+        .await
+        .context("cannot bring the search index up to date")?;
     let (stop, stopped) = watch::channel(false);
-    let worker = tokio::spawn(Worker::new(&app.jobs).run(stopped));
+    let indexing = tokio::spawn(indexer.run(stopped.clone()));
+    let worker = app
+        .config
+        .serve_worker
+        .then(|| tokio::spawn(worker_for(&app).run(stopped.clone())));
+    let verification = app.config.verify_interval.map(|every| {
+        tokio::spawn(crate::grants::jobs::verify_all(
+            app.clone(),
+            every,
+            stopped.clone(),
+        ))
+    });
+    let expiry = tokio::spawn(crate::grants::jobs::expire_due(
+        app.clone(),
+        EXPIRY_CHECK,
+        stopped.clone(),
+    ));
+    let scheduler = app.config.resync_interval.map(|interval| {
+        tokio::spawn(crate::catalog_sources::scheduled::schedule(
+            app.store.clone(),
+            app.jobs.clone(),
+            interval,
+            stopped,
+        ))
+    });
     tracing::info!(
         listen = %app.config.listen,
         public_url = %app.config.public_url,
@@ -120,7 +173,17 @@ pub async fn serve(config: Config, seed_demo: bool) -> anyhow::Result<()> {
         .context("the server stopped unexpectedly")?;
     tracing::info!("requests drained; stopping the worker");
     let _ = stop.send(true);
-    let _ = worker.await;
+    if let Some(worker) = worker {
+        let _ = worker.await;
+    }
+    if let Some(verification) = verification {
+        let _ = verification.await;
+    }
+    let _ = expiry.await;
+    let _ = indexing.await;
+    if let Some(scheduler) = scheduler {
+        let _ = scheduler.await;
+    }
     store.close().await;
     tracing::info!("stopped");
     Ok(())
@@ -129,14 +192,38 @@ pub async fn serve(config: Config, seed_demo: bool) -> anyhow::Result<()> {
 /// `wharf worker`: run jobs only, beside one or more `serve` processes.
 pub async fn work(config: Config) -> anyhow::Result<()> {
     let store = open_store(&config).await?;
-    let app = App::new(config, store.clone())?;
+    // A worker needs no search index of its own.
+    let app = AppState(Arc::new(App::new(
+        config,
+        store.clone(),
+        Arc::new(crate::search::CatalogIndex::in_memory()?),
+    )?));
     let (stop, stopped) = watch::channel(false);
-    let worker = tokio::spawn(Worker::new(&app.jobs).run(stopped));
+    let worker = tokio::spawn(worker_for(&app).run(stopped));
     shutdown_signal().await;
     let _ = stop.send(true);
     let _ = worker.await;
     store.close().await;
     Ok(())
+}
+
+/// A worker with every job kind Wharf knows.
+pub fn worker_for(app: &AppState) -> Worker {
+    use crate::grants::jobs::{GRANT_JOB, GrantJob, REVOKE_JOB, RevokeJob, VERIFY_JOB, VerifyJob};
+    let resync = crate::catalog_sources::scheduled::ResyncJob {
+        store: app.store.clone(),
+        global_endpoint: app.config.aws_endpoint_url.clone(),
+        index_wake: app.index_wake.clone(),
+    };
+    Worker::new(&app.jobs)
+        .with_lease(app.config.job_lease)
+        .with_handler(
+            crate::catalog_sources::scheduled::RESYNC_JOB,
+            Arc::new(resync),
+        )
+        .with_handler(GRANT_JOB, Arc::new(GrantJob(app.clone())))
+        .with_handler(REVOKE_JOB, Arc::new(RevokeJob(app.clone())))
+        .with_handler(VERIFY_JOB, Arc::new(VerifyJob(app.clone())))
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM (container stop).

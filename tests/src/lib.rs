@@ -48,11 +48,25 @@ fn base_command(dir: &Path, env: &[(&str, &str)]) -> Command {
     command
         .current_dir(dir)
         .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default());
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        // AWS stand-ins accept any credentials; never let the SDK look for instance metadata.
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true");
     for (key, value) in env {
         command.env(key, value);
     }
     command
+}
+
+/// Start `wharf worker` in `dir` (stop it with `kill`, or `kill -9` to simulate a crash).
+pub fn start_worker(dir: &Path, env: &[(&str, &str)]) -> Child {
+    base_command(dir, env)
+        .arg("worker")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.join(format!("worker-{}.log", free_port()))).unwrap())
+        .spawn()
+        .expect("start wharf worker")
 }
 
 /// A running `wharf serve`.
@@ -127,6 +141,46 @@ impl Wharf {
             .expect("dev sign-in");
         assert_eq!(response.status(), 303, "dev sign-in as {login}");
         client
+    }
+
+    /// A personal API token for a demo user (through the development sign-in).
+    pub async fn api_token(&self, login: &str) -> String {
+        let client = self.dev_client(login).await;
+        let page = client
+            .get(format!("{}/account", self.base_url))
+            .send()
+            .await
+            .expect("account page");
+        let csrf = scrape_csrf(&page.text().await.expect("html")).expect("csrf token");
+        let response = client
+            .post(format!("{}/api/v1/tokens", self.base_url))
+            .header("x-csrf-token", csrf)
+            .json(&serde_json::json!({"name": "e2e"}))
+            .send()
+            .await
+            .expect("create token");
+        let body: serde_json::Value = response.json().await.expect("token JSON");
+        body["token"].as_str().expect("token").to_owned()
+    }
+
+    /// Call the API with a bearer token.
+    pub async fn api(
+        &self,
+        method: &str,
+        path: &str,
+        token: &str,
+        body: Option<serde_json::Value>,
+    ) -> reqwest::Response {
+        let mut request = reqwest::Client::new()
+            .request(
+                method.parse().expect("method"),
+                format!("{}{path}", self.base_url),
+            )
+            .bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request.send().await.expect("request")
     }
 
     /// Send SIGTERM and wait for the process to exit; returns whether it exited cleanly.
@@ -368,3 +422,6 @@ pub async fn follow(client: &reqwest::Client, start: &str, login: &str) -> Journ
     }
     panic!("too many redirects: {visited:?}");
 }
+
+pub mod faults;
+pub mod moto;

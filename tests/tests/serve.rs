@@ -24,7 +24,7 @@ async fn sqlite_by_default_and_data_survives_a_restart() {
     assert_eq!(wharf.get("/readyz").await.status(), 200);
     let html = home(&wharf).await;
     assert!(
-        html.contains("Finance") && html.contains("<strong>4</strong> domains"),
+        html.contains("Finance") && html.contains("· 4 domains"),
         "{html}"
     );
     assert!(wharf.stop(), "SIGTERM ends serve cleanly");
@@ -36,14 +36,14 @@ async fn sqlite_by_default_and_data_survives_a_restart() {
     let wharf = Wharf::start(dir.path(), &[], &[]).await;
     let html = home(&wharf).await;
     assert!(
-        html.contains("Finance") && html.contains("<strong>4</strong> domains"),
+        html.contains("Finance") && html.contains("· 4 domains"),
         "{html}"
     );
     assert!(wharf.stop());
 
     // --demo again adds nothing twice.
     let wharf = Wharf::start(dir.path(), &["--demo"], &[]).await;
-    assert!(home(&wharf).await.contains("<strong>4</strong> domains"));
+    assert!(home(&wharf).await.contains("· 4 domains"));
     assert!(wharf.stop());
 }
 
@@ -53,7 +53,7 @@ async fn postgres_url_switches_backend_and_data_survives_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let env = [("WHARF_DATABASE_URL", db.url.as_str())];
     let wharf = Wharf::start(dir.path(), &["--demo"], &env).await;
-    assert!(home(&wharf).await.contains("<strong>4</strong> domains"));
+    assert!(home(&wharf).await.contains("· 4 domains"));
     assert!(
         wharf.log_text().contains("postgres"),
         "{}",
@@ -196,5 +196,47 @@ async fn json_logs_carry_the_request_id() {
         .unwrap_or_else(|| panic!("{log}"));
     let entry: serde_json::Value = serde_json::from_str(line).expect("a JSON log line");
     assert_eq!(entry["span"]["request_id"], "req-e2e-42", "{entry}");
+    assert!(wharf.stop());
+}
+
+#[tokio::test]
+async fn the_search_index_is_rebuilt_when_its_directory_is_gone() {
+    let dir = tempfile::tempdir().unwrap();
+    let search = |wharf: &Wharf, token: &str| {
+        let url = format!("{}/api/v1/products?q=invoices", wharf.base_url);
+        let token = token.to_owned();
+        async move {
+            let page: serde_json::Value = reqwest::Client::new()
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            page["hits"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|h| h["product_slug"] == "invoices")
+        }
+    };
+    let wharf = Wharf::start(dir.path(), &["--demo"], &[]).await;
+    let token = wharf.api_token("sofia").await;
+    assert!(
+        search(&wharf, &token).await,
+        "the demo catalog is searchable"
+    );
+    assert!(wharf.stop());
+
+    let index = dir.path().join("wharf-data/index");
+    assert!(index.exists());
+    std::fs::remove_dir_all(&index).unwrap();
+    let wharf = Wharf::start(dir.path(), &[], &[]).await;
+    assert!(
+        search(&wharf, &token).await,
+        "rebuilt from the database at start-up"
+    );
     assert!(wharf.stop());
 }

@@ -3,13 +3,19 @@
 //! Values that must be valid are parsed once at the edge (`Slug::parse`,
 //! `TeamName::parse`), so the code inside never checks them again.
 
+pub mod access;
 mod auth;
+mod aws_names;
+mod catalog;
 mod ids;
+pub mod markdown;
 mod names;
 pub mod policy;
 mod records;
 
 pub use auth::*;
+pub use aws_names::*;
+pub use catalog::*;
 pub use ids::*;
 pub use names::*;
 pub use records::*;

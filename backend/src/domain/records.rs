@@ -142,6 +142,23 @@ pub struct Environment {
     pub kind: EnvironmentKind,
     pub aws_account_id: Option<String>,
     pub aws_region: Option<String>,
+    pub aws_role_arn: Option<String>,
+    pub endpoint_url: Option<String>,
+}
+
+impl Environment {
+    /// Where this environment's AWS calls go; `None` for the sandbox.
+    pub fn aws_target(&self) -> Option<AwsTarget> {
+        match (self.kind, &self.aws_account_id, &self.aws_region) {
+            (EnvironmentKind::Aws, Some(account_id), Some(region)) => Some(AwsTarget {
+                account_id: account_id.clone(),
+                region: region.clone(),
+                role_arn: self.aws_role_arn.clone(),
+                endpoint_url: self.endpoint_url.clone(),
+            }),
+            _ => None,
+        }
+    }
 }
 
 /// How much the catalog holds, for the home page and metrics.

@@ -24,6 +24,8 @@ pub enum AppError {
     BadRequest(String),
     #[error("the request body is too large")]
     PayloadTooLarge,
+    #[error("the resource changed since you read it; reload and try again")]
+    PreconditionFailed,
     #[error("you are not allowed to do that")]
     Forbidden,
     #[error("{0}")]
@@ -41,6 +43,8 @@ impl From<StoreError> for AppError {
         match error {
             StoreError::NotFound => Self::NotFound,
             StoreError::Conflict(message) => Self::Conflict(message),
+            StoreError::Invalid(invalid) => Self::Invalid(invalid),
+            StoreError::StaleVersion => Self::PreconditionFailed,
             other => Self::Internal(other.into()),
         }
     }
@@ -80,6 +84,7 @@ impl AppError {
             Self::Csrf => StatusCode::FORBIDDEN,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -107,6 +112,7 @@ impl AppError {
             ),
             Self::BadRequest(message) => ("/problems/bad-request", message.clone()),
             Self::PayloadTooLarge => ("/problems/payload-too-large", self.to_string()),
+            Self::PreconditionFailed => ("/problems/precondition-failed", self.to_string()),
             Self::Forbidden => ("/problems/forbidden", self.to_string()),
             Self::Conflict(message) => ("/problems/conflict", message.clone()),
             Self::Invalid(invalid) => ("/problems/invalid", invalid.to_string()),

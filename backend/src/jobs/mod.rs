@@ -49,14 +49,20 @@ impl JobQueue {
                 max_attempts: 10,
             })
             .await?;
-        self.wake.notify_waiters();
+        self.wake();
         Ok(id)
+    }
+
+    /// Wake local workers: a job was just enqueued (possibly inside another transaction).
+    pub fn wake(&self) {
+        self.wake.notify_waiters();
     }
 }
 
 /// A worker loop. Stops between jobs when shutdown is signalled: a running job finishes.
 pub struct Worker {
     name: String,
+    lease: Duration,
     store: Arc<dyn Store>,
     wake: Arc<Notify>,
     handlers: HashMap<&'static str, Arc<dyn JobHandler>>,
@@ -66,10 +72,17 @@ impl Worker {
     pub fn new(queue: &JobQueue) -> Self {
         Self {
             name: format!("{}-{}", hostname(), uuid::Uuid::now_v7().simple()),
+            lease: LEASE,
             store: queue.store.clone(),
             wake: queue.wake.clone(),
             handlers: HashMap::new(),
         }
+    }
+
+    /// How long a claimed job stays this worker's (a dead worker's jobs wait this long).
+    pub fn with_lease(mut self, lease: Duration) -> Self {
+        self.lease = lease;
+        self
     }
 
     pub fn with_handler(mut self, kind: &'static str, handler: Arc<dyn JobHandler>) -> Self {
@@ -82,7 +95,7 @@ impl Worker {
         tracing::info!(worker = %self.name, "worker started");
         while !*shutdown.borrow() {
             let wake = self.wake.notified();
-            match self.store.claim_job(&self.name, LEASE).await {
+            match self.store.claim_job(&self.name, self.lease).await {
                 Ok(Some(job)) => self.run_job(job).await,
                 Ok(None) => {
                     tokio::select! {

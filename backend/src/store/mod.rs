@@ -14,6 +14,7 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use crate::config::DatabaseUrl;
+use crate::domain::access::{AccessRequest, NewAccessRequest, Transition};
 use crate::domain::*;
 
 pub use postgres::PgStore;
@@ -25,6 +26,12 @@ pub enum StoreError {
     /// A uniqueness rule was hit (slug taken, name taken): the caller sent a clash.
     #[error("{0}")]
     Conflict(String),
+    /// The request named something that does not fit (an unknown domain, a steward who never signed in).
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+    /// An update was based on an older version than the stored one.
+    #[error("the resource changed since it was read")]
+    StaleVersion,
     #[error("not found")]
     NotFound,
     /// The database was migrated by a newer Wharf than this one.
@@ -122,11 +129,181 @@ pub trait CatalogStore: Send + Sync {
     async fn catalog_counts(&self) -> StoreResult<CatalogCounts>;
 }
 
+/// Environments and the consumer principals registered in them.
+#[async_trait]
+pub trait EnvironmentStore: Send + Sync {
+    async fn create_environment(
+        &self,
+        actor: Actor,
+        environment: &NewEnvironment,
+    ) -> StoreResult<Environment>;
+    async fn environment_by_slug(&self, slug: &Slug) -> StoreResult<Environment>;
+    async fn environment_by_id(&self, id: EnvironmentId) -> StoreResult<Environment>;
+    /// Register `arn` to `team` in `environment` (the team row is created if new).
+    async fn register_principal(
+        &self,
+        actor: Actor,
+        environment: EnvironmentId,
+        team: &TeamName,
+        arn: &PrincipalArn,
+        label: &str,
+    ) -> StoreResult<ConsumerPrincipal>;
+    async fn principal(&self, id: PrincipalId) -> StoreResult<ConsumerPrincipal>;
+    /// Principals of an environment, optionally of some teams only.
+    async fn list_principals(
+        &self,
+        environment: EnvironmentId,
+        teams: Option<&[TeamName]>,
+    ) -> StoreResult<Vec<ConsumerPrincipal>>;
+    async fn remove_principal(&self, actor: Actor, id: PrincipalId) -> StoreResult<()>;
+}
+
+/// How a re-sync found one table.
+#[derive(Debug, Clone)]
+pub enum ResyncOutcome {
+    /// The table still exists; these are its current definition and what changed.
+    Present {
+        definition: TableDefinition,
+        changes: Vec<SchemaChange>,
+    },
+    /// The table is gone from its catalog.
+    Removed,
+}
+
+/// Data products, their tables and schema history.
+#[async_trait]
+pub trait ProductStore: Send + Sync {
+    /// Create a draft product. Unknown domain, environment or steward: `Invalid`.
+    async fn create_product(
+        &self,
+        actor: Actor,
+        slug: &Slug,
+        fields: &ProductFields,
+    ) -> StoreResult<Product>;
+    /// Replace the editable fields; with `expected_version`, refuse a stale edit.
+    async fn update_product(
+        &self,
+        actor: Actor,
+        id: ProductId,
+        expected_version: Option<i64>,
+        fields: &ProductFields,
+    ) -> StoreResult<Product>;
+    async fn set_product_status(
+        &self,
+        actor: Actor,
+        id: ProductId,
+        status: ProductStatus,
+    ) -> StoreResult<Product>;
+    async fn product_by_slug(&self, slug: &Slug) -> StoreResult<Product>;
+    async fn product_by_id(&self, id: ProductId) -> StoreResult<Product>;
+    /// Every product (for rebuilding the search index), with tags and stewards, in a few statements.
+    async fn list_products(&self) -> StoreResult<Vec<Product>>;
+    /// Tables of some products (removed ones included), with their columns.
+    async fn assets_of(&self, products: &[ProductId]) -> StoreResult<Vec<Asset>>;
+    /// Add a table to a product or refresh its definition, audited, with an event.
+    async fn put_asset(
+        &self,
+        actor: Actor,
+        product: &Product,
+        table: &TableDefinition,
+    ) -> StoreResult<Asset>;
+    /// Record what a re-sync found for one table: new columns, removal, history, event.
+    async fn record_resync(
+        &self,
+        actor: Actor,
+        product: &Product,
+        asset: AssetId,
+        outcome: &ResyncOutcome,
+    ) -> StoreResult<()>;
+    async fn schema_history(&self, product: ProductId) -> StoreResult<Vec<SchemaChangeEntry>>;
+}
+
+/// Which requests to list.
+#[derive(Debug, Clone, Default)]
+pub struct RequestFilter {
+    /// Requests this user made.
+    pub requester: Option<UserId>,
+    /// Requests for products these teams own or this user stewards (an owner's inbox).
+    pub managed_by: Option<(Vec<TeamName>, UserId)>,
+    /// Only these statuses (all when empty).
+    pub statuses: Vec<RequestStatus>,
+    /// Everything (admins).
+    pub all: bool,
+}
+
+/// What the worker found for one item.
+#[derive(Debug, Clone)]
+pub struct ItemOutcome {
+    pub item: uuid::Uuid,
+    pub status: RequestStatus,
+    pub error: Option<String>,
+    /// The grant as applied (resource and permissions), for granted items.
+    pub grant: Option<GrantRecord>,
+}
+
+/// A grant as a driver applied it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct GrantRecord {
+    pub principal_arn: String,
+    pub resource: serde_json::Value,
+    pub permissions: Vec<String>,
+    pub driver: String,
+}
+
+/// Access requests, their items and decisions, and the grants applied for them.
+#[async_trait]
+pub trait AccessStore: Send + Sync {
+    /// Create a request, submitted (or, for an auto-approve product, already granting with
+    /// its job enqueued), in one transaction. A repeated idempotency key of the same
+    /// requester returns the first request and creates nothing.
+    async fn create_request(
+        &self,
+        request: &NewAccessRequest,
+        auto_approve: bool,
+        grant_job: &NewJob,
+    ) -> StoreResult<AccessRequest>;
+    async fn access_request(&self, id: RequestId) -> StoreResult<AccessRequest>;
+    async fn list_requests(&self, filter: &RequestFilter) -> StoreResult<Vec<AccessRequest>>;
+    /// Move the request and its live items by `transition` if it is still `from`, recording
+    /// the decision, audit entry and event, and enqueuing `job`, all in one transaction.
+    /// A request that moved meanwhile gives `Conflict` and changes nothing.
+    async fn transition_request(
+        &self,
+        actor: Actor,
+        id: RequestId,
+        from: RequestStatus,
+        transition: Transition,
+        comment: &str,
+        job: Option<&NewJob>,
+    ) -> StoreResult<AccessRequest>;
+    /// The worker's results: item states, grants, and the request's (worst) status, with an
+    /// audit entry and, when given, an event.
+    async fn record_item_outcomes(
+        &self,
+        id: RequestId,
+        outcomes: &[ItemOutcome],
+        event_type: Option<&'static str>,
+    ) -> StoreResult<AccessRequest>;
+    /// Granted requests whose end date has passed.
+    async fn requests_due_for_expiry(&self) -> StoreResult<Vec<RequestId>>;
+    /// Record a check of a request's grants (`Err` = what is missing), audited, with a
+    /// `wharf.access.unhealthy` event when something is missing.
+    async fn record_verification(
+        &self,
+        id: RequestId,
+        results: &[(uuid::Uuid, Result<(), String>)],
+    ) -> StoreResult<AccessRequest>;
+    /// Every granted request (for scheduled verification).
+    async fn granted_requests(&self) -> StoreResult<Vec<RequestId>>;
+}
+
 /// The transactional outbox and the audit log (both written by the other stores).
 #[async_trait]
 pub trait EventStore: Send + Sync {
     /// Outbox events with `seq > after`, oldest first.
     async fn events_after(&self, after: i64, limit: i64) -> StoreResult<Vec<OutboxEvent>>;
+    /// The newest outbox sequence number (0 when empty).
+    async fn latest_event_seq(&self) -> StoreResult<i64>;
     async fn audit_for(&self, target_type: &str, target_id: &str) -> StoreResult<Vec<AuditEntry>>;
 }
 
@@ -170,10 +347,29 @@ pub trait JobStore: Send + Sync {
 
 /// Everything Wharf persists.
 pub trait Store:
-    HealthStore + UserStore + AuthStore + CatalogStore + EventStore + JobStore
+    HealthStore
+    + UserStore
+    + AuthStore
+    + CatalogStore
+    + EnvironmentStore
+    + ProductStore
+    + AccessStore
+    + EventStore
+    + JobStore
 {
 }
-impl<T: HealthStore + UserStore + AuthStore + CatalogStore + EventStore + JobStore> Store for T {}
+impl<T> Store for T where
+    T: HealthStore
+        + UserStore
+        + AuthStore
+        + CatalogStore
+        + EnvironmentStore
+        + ProductStore
+        + AccessStore
+        + EventStore
+        + JobStore
+{
+}
 
 /// Connect to the database the URL names and bring its schema up to date.
 pub async fn open(url: &DatabaseUrl) -> StoreResult<Arc<dyn Store>> {

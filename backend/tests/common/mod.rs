@@ -226,7 +226,8 @@ impl TestAppBuilder {
         let store = wharf::server::open_store(&config)
             .await
             .expect("open store");
-        let state = AppState(Arc::new(App::new(config, store).expect("build app")));
+        let index = Arc::new(wharf::search::CatalogIndex::in_memory().expect("index"));
+        let state = AppState(Arc::new(App::new(config, store, index).expect("build app")));
         TestApp { state, db }
     }
 }

@@ -1,7 +1,10 @@
 //! The JSON API under `/api/v1`. Handlers call the same domain and store code as the pages.
 
 pub mod domains;
+pub mod environments;
 pub mod me;
+pub mod products;
+pub mod requests;
 pub mod tokens;
 
 use axum::extract::rejection::JsonRejection;
@@ -25,6 +28,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
             Err(JsonRejection::MissingJsonContentType(_)) => Err(AppError::BadRequest(
                 "send the body as application/json".into(),
             )),
+            Err(other) if other.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(AppError::PayloadTooLarge)
+            }
             Err(other) => Err(AppError::BadRequest(other.body_text())),
         }
     }

@@ -38,6 +38,8 @@ pub struct CurrentUser {
     pub teams: Vec<TeamName>,
     pub is_admin: bool,
     pub method: AuthMethod,
+    /// Requests waiting for this user's decision (pages only; the header shows it).
+    pub inbox: usize,
 }
 
 impl CurrentUser {
@@ -64,6 +66,7 @@ impl CurrentUser {
             teams,
             is_admin,
             method,
+            inbox: 0,
         }
     }
 }
@@ -126,13 +129,35 @@ async fn resolve(app: &App, mut request: Request) -> Result<Request, AppError> {
         Some(token) => Some(from_bearer(app, &token).await?),
         None => session::from_cookie(app, request.headers()).await?,
     };
-    if let Some(user) = user {
+    if let Some(mut user) = user {
+        let path = request.uri().path();
+        if !unsafe_method
+            && !path.starts_with("/api/")
+            && !path.starts_with("/static/")
+            && !path.ends_with("/status")
+        {
+            user.inbox = inbox_count(app, &user).await?;
+        }
         if let (true, AuthMethod::Session { csrf_token, .. }) = (unsafe_method, &user.method) {
             request = session::require_csrf(app, request, csrf_token).await?;
         }
         request.extensions_mut().insert(Arc::new(user));
     }
     Ok(request)
+}
+
+/// Submitted requests for products this user manages, not their own.
+async fn inbox_count(app: &App, user: &CurrentUser) -> Result<usize, AppError> {
+    let filter = crate::store::RequestFilter {
+        managed_by: Some((user.teams.clone(), user.user.id)),
+        statuses: vec![crate::domain::RequestStatus::Submitted],
+        ..Default::default()
+    };
+    let requests = app.store.list_requests(&filter).await?;
+    Ok(requests
+        .iter()
+        .filter(|r| r.requester.id != user.user.id)
+        .count())
 }
 
 /// A browser tells us where a request comes from; unsafe requests from other sites are

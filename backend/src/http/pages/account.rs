@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::{Chrome, RenderPage};
 use crate::app::AppState;
-use crate::domain::{ApiToken, TeamName};
+use crate::domain::{ApiToken, ConsumerPrincipal, Environment, TeamName};
 use crate::http::AppError;
 use crate::http::api::tokens::{NewTokenRequest, issue_token, revoke_own_token};
 use crate::http::auth::CurrentUser;
@@ -23,6 +23,8 @@ struct AccountPage {
     tokens: Vec<ApiToken>,
     /// A token just created: shown once, never again.
     new_token: Option<String>,
+    /// Environments, each with the roles registered to the viewer's teams there.
+    environments: Vec<(Environment, Vec<ConsumerPrincipal>)>,
 }
 
 async fn render(
@@ -37,8 +39,24 @@ async fn render(
         is_admin: user.is_admin,
         tokens: app.store.list_api_tokens(user.user.id).await?,
         new_token,
+        environments: team_principals(app, user).await?,
     }
     .into_page()
+}
+
+async fn team_principals(
+    app: &AppState,
+    user: &CurrentUser,
+) -> Result<Vec<(Environment, Vec<ConsumerPrincipal>)>, AppError> {
+    let mut environments = Vec::new();
+    for environment in app.store.list_environments().await? {
+        let principals = app
+            .store
+            .list_principals(environment.id, Some(&user.teams))
+            .await?;
+        environments.push((environment, principals));
+    }
+    Ok(environments)
 }
 
 /// `GET /account`

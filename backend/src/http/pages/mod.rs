@@ -2,8 +2,12 @@
 //! `Chrome` (layout data) so the header, banners and asset URLs stay consistent.
 
 mod account;
+mod admin;
 mod auth;
+mod catalog;
 mod home;
+mod product;
+mod requests;
 
 use askama::Template;
 use axum::response::{Html, IntoResponse, Response};
@@ -14,8 +18,15 @@ use crate::app::App;
 use crate::http::auth::CurrentUser;
 
 pub use account::{account, create_token, revoke_token};
+pub use admin::{admin, create_environment, create_principal};
 pub use auth::{callback, dev_sign_in, sign_in, sign_out};
-pub use home::{admin, home, requests};
+pub use catalog::catalog_results;
+pub use home::home;
+pub use product::{
+    create_product, edit_product_page, new_product, product_page, product_status, product_sync,
+    product_tables, update_product,
+};
+pub use requests::{decide, request_access, request_page, request_status, requests};
 
 /// What the base layout needs on every page.
 #[derive(Debug, Clone)]
@@ -24,6 +35,7 @@ pub struct Chrome {
     pub nav: &'static str,
     pub css_url: String,
     pub icon_url: String,
+    pub htmx_url: String,
     /// The signed-in person's display name.
     pub signed_in_as: Option<String>,
     pub is_admin: bool,
@@ -31,6 +43,8 @@ pub struct Chrome {
     pub csrf_token: String,
     /// The development sign-in is on: every page says so.
     pub dev_signin: bool,
+    /// Requests waiting for the viewer's decision.
+    pub inbox: usize,
 }
 
 impl Chrome {
@@ -40,6 +54,7 @@ impl Chrome {
             nav: "",
             css_url: app.assets.url("app.css"),
             icon_url: app.assets.url("favicon.svg"),
+            htmx_url: app.assets.url("htmx.min.js"),
             signed_in_as: user.map(|u| u.user.name.clone()),
             is_admin: user.is_some_and(|u| u.is_admin),
             csrf_token: user
@@ -47,6 +62,7 @@ impl Chrome {
                 .unwrap_or_default()
                 .to_owned(),
             dev_signin: app.config.dev_signin_allowed(),
+            inbox: user.map_or(0, |u| u.inbox),
         }
     }
 

@@ -31,17 +31,19 @@ impl DomainRow {
 }
 
 #[derive(sqlx::FromRow)]
-struct EnvironmentRow {
+pub(super) struct EnvironmentRow {
     id: Uuid,
     slug: String,
     name: String,
     kind: String,
     aws_account_id: Option<String>,
     aws_region: Option<String>,
+    aws_role_arn: Option<String>,
+    endpoint_url: Option<String>,
 }
 
 impl EnvironmentRow {
-    fn into_environment(self) -> StoreResult<Environment> {
+    pub(super) fn into_environment(self) -> StoreResult<Environment> {
         let corrupt = |e: Invalid| StoreError::Corrupt(e.to_string());
         Ok(Environment {
             id: EnvironmentId(self.id),
@@ -50,12 +52,15 @@ impl EnvironmentRow {
             kind: EnvironmentKind::parse(&self.kind).map_err(corrupt)?,
             aws_account_id: self.aws_account_id,
             aws_region: self.aws_region,
+            aws_role_arn: self.aws_role_arn,
+            endpoint_url: self.endpoint_url,
         })
     }
 }
 
 const DOMAIN_COLUMNS: &str = "id, slug, name, description, created_at";
-const ENVIRONMENT_COLUMNS: &str = "id, slug, name, kind, aws_account_id, aws_region";
+pub(super) const ENVIRONMENT_COLUMNS: &str =
+    "id, slug, name, kind, aws_account_id, aws_region, aws_role_arn, endpoint_url";
 
 #[async_trait]
 impl CatalogStore for PgStore {

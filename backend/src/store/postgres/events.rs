@@ -35,6 +35,14 @@ impl EventStore for PgStore {
     }
 
     #[tracing::instrument(skip_all)]
+    async fn latest_event_seq(&self) -> StoreResult<i64> {
+        let seq: Option<i64> = sqlx::query_scalar("SELECT MAX(seq) FROM outbox_events")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(seq.unwrap_or(0))
+    }
+
+    #[tracing::instrument(skip_all)]
     async fn audit_for(&self, target_type: &str, target_id: &str) -> StoreResult<Vec<AuditEntry>> {
         let rows: Vec<(
             Uuid,

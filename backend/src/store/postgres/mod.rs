@@ -1,10 +1,13 @@
 //! The PostgreSQL store: for deployments that outgrow one machine. Job claims use
 //! `FOR UPDATE SKIP LOCKED` so many workers share the queue without blocking each other.
 
+mod access;
 mod auth;
 mod catalog;
+mod environments;
 mod events;
 mod jobs;
+mod products;
 mod users;
 
 use std::time::Duration;

@@ -10,26 +10,35 @@ use super::{SqliteStore, parse_id, parse_json, ts};
 use crate::domain::JobId;
 use crate::store::{ClaimedJob, JobStore, NewJob, StoreResult, now};
 
+/// Insert a job, inside whatever transaction the caller holds (work is enqueued in the
+/// same transaction as the change that asks for it).
+pub(super) async fn insert_job(
+    conn: &mut sqlx::SqliteConnection,
+    job: &NewJob,
+) -> StoreResult<JobId> {
+    let id = JobId::new();
+    let now = ts(now());
+    sqlx::query(
+        "INSERT INTO jobs (id, kind, payload, max_attempts, run_at, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+    )
+    .bind(id.to_string())
+    .bind(&job.kind)
+    .bind(job.payload.to_string())
+    .bind(job.max_attempts)
+    .bind(ts(job.run_at))
+    .bind(&now)
+    .execute(conn)
+    .await?;
+    Ok(id)
+}
+
 #[async_trait]
 impl JobStore for SqliteStore {
     #[tracing::instrument(skip_all)]
     async fn enqueue_job(&self, job: &NewJob) -> StoreResult<JobId> {
-        let id = JobId::new();
-        let now = ts(now());
-        sqlx::query(
-            "INSERT INTO jobs (id, kind, payload, max_attempts, run_at, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(id.to_string())
-        .bind(&job.kind)
-        .bind(job.payload.to_string())
-        .bind(job.max_attempts)
-        .bind(ts(job.run_at))
-        .bind(&now)
-        .bind(&now)
-        .execute(&self.pool)
-        .await?;
-        Ok(id)
+        let mut conn = self.pool.acquire().await?;
+        insert_job(&mut conn, job).await
     }
 
     #[tracing::instrument(skip_all)]

@@ -2,10 +2,13 @@
 //! start with `BEGIN IMMEDIATE` so concurrent writers (serve and worker processes)
 //! queue on the busy timeout instead of failing on a lock upgrade.
 
+mod access;
 mod auth;
 mod catalog;
+mod environments;
 mod events;
 mod jobs;
+mod products;
 mod users;
 
 use std::str::FromStr;

@@ -1,0 +1,227 @@
+//! Access requests in the browser: ask for access from a product page, follow a request
+//! (its status refreshes itself while grants are being applied), decide in the inbox.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::{Chrome, RenderPage};
+use crate::app::AppState;
+use crate::domain::access::AccessRequest;
+use crate::domain::policy::RequestAction;
+use crate::domain::{Product, RequestStatus};
+use crate::http::AppError;
+use crate::http::api::requests::{
+    NewRequestBody, TableChoice, act, allowed_actions, list_for, submit, visible_request,
+};
+use crate::http::auth::CurrentUser;
+
+#[derive(Template)]
+#[template(path = "pages/requests.html")]
+struct RequestsPage {
+    chrome: Chrome,
+    inbox: Vec<AccessRequest>,
+    mine: Vec<AccessRequest>,
+}
+
+/// `GET /requests`: waiting for your decision, and your own requests.
+pub async fn requests(
+    State(app): State<AppState>,
+    user: CurrentUser,
+) -> Result<Response, AppError> {
+    let inbox = list_for(&app, &user, "inbox", vec![RequestStatus::Submitted]).await?;
+    let mine = list_for(&app, &user, "mine", Vec::new()).await?;
+    RequestsPage {
+        chrome: Chrome::new(&app, Some(&user), "Requests").nav("requests"),
+        inbox,
+        mine,
+    }
+    .into_page()
+}
+
+/// The part of the request page that refreshes itself while work is under way.
+#[derive(Template)]
+#[template(path = "partials/request_status.html")]
+pub struct StatusPartial {
+    pub request: AccessRequest,
+    pub sandbox: bool,
+}
+
+impl StatusPartial {
+    /// Keep polling while the worker is applying or removing grants.
+    pub fn in_progress(&self) -> bool {
+        matches!(
+            self.request.status,
+            RequestStatus::Granting | RequestStatus::Revoking
+        )
+    }
+}
+
+#[derive(Template)]
+#[template(path = "pages/request.html")]
+struct RequestPage {
+    chrome: Chrome,
+    status: StatusPartial,
+    actions: Vec<&'static str>,
+}
+
+fn action_names(actions: &[RequestAction]) -> Vec<&'static str> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            RequestAction::Approve => Some("approve"),
+            RequestAction::Reject => Some("reject"),
+            RequestAction::Cancel => Some("cancel"),
+            RequestAction::Revoke => Some("revoke"),
+            RequestAction::Retry => Some("retry"),
+            _ => None,
+        })
+        .collect()
+}
+
+fn is_sandbox(product: &Product) -> bool {
+    product.environment_kind == crate::domain::EnvironmentKind::Sandbox
+}
+
+/// `GET /requests/{id}`
+pub async fn request_page(
+    State(app): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<uuid::Uuid>,
+) -> Result<Response, AppError> {
+    let (request, product) = visible_request(&app, &user, id).await?;
+    let mut actions = action_names(&allowed_actions(&user, &request, &product));
+    if request.status == RequestStatus::Granted {
+        actions.push("verify");
+        if actions.contains(&"revoke") && crate::http::api::products::can_manage(&user, &product) {
+            actions.push("reapply");
+        }
+    }
+    let title = format!("Request for {}", request.product_name);
+    RequestPage {
+        chrome: Chrome::new(&app, Some(&user), &title).nav("requests"),
+        status: StatusPartial {
+            sandbox: is_sandbox(&product),
+            request,
+        },
+        actions,
+    }
+    .into_page()
+}
+
+/// `GET /requests/{id}/status`: the live part, for htmx.
+pub async fn request_status(
+    State(app): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<uuid::Uuid>,
+) -> Result<Response, AppError> {
+    let (request, product) = visible_request(&app, &user, id).await?;
+    StatusPartial {
+        sandbox: is_sandbox(&product),
+        request,
+    }
+    .into_page()
+}
+
+#[derive(Deserialize)]
+pub struct DecisionForm {
+    #[serde(default)]
+    comment: String,
+}
+
+/// `POST /requests/{id}/{action}`
+pub async fn decide(
+    State(app): State<AppState>,
+    user: CurrentUser,
+    Path((id, action)): Path<(uuid::Uuid, String)>,
+    Form(form): Form<DecisionForm>,
+) -> Result<Response, AppError> {
+    if action == "verify" || action == "reapply" {
+        crate::http::api::requests::check(&app, &user, id, action == "reapply").await?;
+        return Ok(Redirect::to(&format!("/requests/{id}")).into_response());
+    }
+    let action = match action.as_str() {
+        "approve" => RequestAction::Approve,
+        "reject" => RequestAction::Reject,
+        "cancel" => RequestAction::Cancel,
+        "revoke" => RequestAction::Revoke,
+        "retry" => RequestAction::Retry,
+        _ => return Err(AppError::NotFound),
+    };
+    act(&app, &user, id, action, form.comment.trim()).await?;
+    Ok(Redirect::to(&format!("/requests/{id}")).into_response())
+}
+
+/// The request form on a product page posts pairs like `table=<asset id>` (repeated).
+#[derive(Debug, Deserialize)]
+pub struct RequestForm {
+    #[serde(default)]
+    table: Vec<uuid::Uuid>,
+    principal_id: uuid::Uuid,
+    justification: String,
+    until: String,
+}
+
+/// `POST /products/{slug}/request`
+pub async fn request_access(
+    State(app): State<AppState>,
+    user: CurrentUser,
+    Path(slug): Path<String>,
+    axum_extra_form: axum::extract::RawForm,
+) -> Result<Response, AppError> {
+    let form: RequestForm = serde_urlencoded_multi(&axum_extra_form.0)?;
+    let body = NewRequestBody {
+        product: slug,
+        tables: form
+            .table
+            .into_iter()
+            .map(|id| TableChoice {
+                table: None,
+                asset_id: Some(id),
+                columns: None,
+            })
+            .collect(),
+        principal_id: form.principal_id,
+        consumer_team: None,
+        justification: form.justification,
+        until: form.until,
+    };
+    let request = submit(&app, &user, body, None).await?;
+    Ok(Redirect::to(&format!("/requests/{}", request.id)).into_response())
+}
+
+/// HTML forms repeat a key for each checked box; collect those into a list.
+fn serde_urlencoded_multi(body: &[u8]) -> Result<RequestForm, AppError> {
+    let mut tables = Vec::new();
+    let (mut principal, mut justification, mut until) = (None, String::new(), String::new());
+    for (key, value) in url::form_urlencoded::parse(body) {
+        match key.as_ref() {
+            "table" => tables.push(
+                value
+                    .parse()
+                    .map_err(|_| AppError::BadRequest("a chosen table is not valid".into()))?,
+            ),
+            "principal_id" => {
+                principal = Some(
+                    value
+                        .parse()
+                        .map_err(|_| AppError::BadRequest("choose a principal".into()))?,
+                )
+            }
+            "justification" => justification = value.into_owned(),
+            "until" => until = value.into_owned(),
+            _ => {}
+        }
+    }
+    let principal_id = principal.ok_or_else(|| {
+        crate::domain::Invalid::new("principal_id", "choose the role that gets access")
+    })?;
+    Ok(RequestForm {
+        table: tables,
+        principal_id,
+        justification,
+        until,
+    })
+}
