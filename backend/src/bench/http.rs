@@ -29,17 +29,36 @@ pub struct Served {
 pub async fn serve(index: Arc<CatalogIndex>) -> anyhow::Result<Served> {
     let dir = tempfile::tempdir()?;
     let url = format!("sqlite://{}", dir.path().join("bench.db").display());
-    let env = vec![("WHARF_DATABASE_URL".to_owned(), url), ("WHARF_DATA_DIR".to_owned(), dir.path().display().to_string())];
+    let env = vec![
+        ("WHARF_DATABASE_URL".to_owned(), url),
+        (
+            "WHARF_DATA_DIR".to_owned(),
+            dir.path().display().to_string(),
+        ),
+    ];
     let config = Config::from_sources(None, env)?;
     let store = wharf::server::open_store(&config).await?;
     let admins = [TeamName::parse(&config.admin_group)?];
     let user = store
-        .sign_in_user(&UserClaims { subject: "bench".into(), email: None, name: "Bench".into() }, &admins)
+        .sign_in_user(
+            &UserClaims {
+                subject: "bench".into(),
+                email: None,
+                name: "Bench".into(),
+            },
+            &admins,
+        )
         .await?;
     let token = "wharf_bench-token-for-loopback-only";
     let hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(token.as_bytes()));
     store
-        .create_api_token(&NewApiToken { user_id: user.id, name: "bench".into(), token_hash: hash, prefix: "wharf_benc".into(), expires_at: None })
+        .create_api_token(&NewApiToken {
+            user_id: user.id,
+            name: "bench".into(),
+            token_hash: hash,
+            prefix: "wharf_benc".into(),
+            expires_at: None,
+        })
         .await?;
     let app = AppState(Arc::new(App::new(config, store.clone(), index)?));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -47,7 +66,12 @@ pub async fn serve(index: Arc<CatalogIndex>) -> anyhow::Result<Served> {
     tokio::spawn(async move {
         let _ = axum::serve(listener, router(app)).await;
     });
-    Ok(Served { base, token: token.into(), store, _dir: dir })
+    Ok(Served {
+        base,
+        token: token.into(),
+        store,
+        _dir: dir,
+    })
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
@@ -56,18 +80,35 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
 }
 
 fn client(connections: usize) -> reqwest::Client {
-    reqwest::Client::builder().pool_max_idle_per_host(connections).build().expect("client")
+    reqwest::Client::builder()
+        .pool_max_idle_per_host(connections)
+        .build()
+        .expect("client")
 }
 
 /// Sequential latency; then, with `concurrency` clients for `seconds`, throughput and the
 /// latency each request saw under that load.
-async fn measure(urls: &[String], token: &str, concurrency: usize, seconds: u64) -> (Vec<Duration>, Vec<Duration>, f64) {
+async fn measure(
+    urls: &[String],
+    token: &str,
+    concurrency: usize,
+    seconds: u64,
+) -> (Vec<Duration>, Vec<Duration>, f64) {
     let http = client(concurrency);
     let mut sequential = Vec::with_capacity(urls.len());
     for url in urls {
         let started = Instant::now();
-        let response = http.get(url).bearer_auth(token).send().await.expect("request");
-        assert!(response.status().is_success(), "{url}: {}", response.status());
+        let response = http
+            .get(url)
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request");
+        assert!(
+            response.status().is_success(),
+            "{url}: {}",
+            response.status()
+        );
         let _ = response.bytes().await;
         sequential.push(started.elapsed());
     }
@@ -81,7 +122,12 @@ async fn measure(urls: &[String], token: &str, concurrency: usize, seconds: u64)
             let mut i = worker;
             while Instant::now() < deadline {
                 let started = Instant::now();
-                let response = http.get(&urls[i % urls.len()]).bearer_auth(&token).send().await.expect("request");
+                let response = http
+                    .get(&urls[i % urls.len()])
+                    .bearer_auth(&token)
+                    .send()
+                    .await
+                    .expect("request");
                 let _ = response.bytes().await;
                 seen.push(started.elapsed());
                 i += concurrency;
@@ -100,7 +146,10 @@ async fn measure(urls: &[String], token: &str, concurrency: usize, seconds: u64)
 
 /// Search through HTTP: `queries` are ready-made query strings (`q=…&domain=…`).
 pub async fn search(served: &Served, queries: &[String]) {
-    let urls: Vec<String> = queries.iter().map(|q| format!("{}/api/v1/products?{q}", served.base)).collect();
+    let urls: Vec<String> = queries
+        .iter()
+        .map(|q| format!("{}/api/v1/products?{q}", served.base))
+        .collect();
     let (latencies, _, per_second) = measure(&urls, &served.token, 2, 10).await;
     println!(
         "search through HTTP (/api/v1/products?q=…), {} queries: p50 {:.2} ms, p95 {:.2} ms, p99 {:.2} ms, max {:.2} ms; {:.0} requests/s with 2 clients",
@@ -114,7 +163,10 @@ pub async fn search(served: &Served, queries: &[String]) {
 }
 
 #[derive(Template)]
-#[template(source = "<!doctype html><title>{{ name }}</title><h1>{{ name }}</h1><ul>{% for t in tables %}<li>{{ t }}</li>{% endfor %}</ul>", ext = "html")]
+#[template(
+    source = "<!doctype html><title>{{ name }}</title><h1>{{ name }}</h1><ul>{% for t in tables %}<li>{{ t }}</li>{% endfor %}</ul>",
+    ext = "html"
+)]
 struct MinimalPage {
     name: String,
     tables: Vec<String>,
@@ -123,7 +175,16 @@ struct MinimalPage {
 /// The product page (a demo-sized product) against a minimal axum + sqlx + askama page.
 pub async fn product_page(served: &Served) -> anyhow::Result<()> {
     let store = &served.store;
-    store.create_domain(Actor::System, &NewDomain { slug: Slug::parse("bench")?, name: "Bench".into(), description: String::new() }).await?;
+    store
+        .create_domain(
+            Actor::System,
+            &NewDomain {
+                slug: Slug::parse("bench")?,
+                name: "Bench".into(),
+                description: String::new(),
+            },
+        )
+        .await?;
     let fields = ProductFields {
         name: "Bench orders".into(),
         description: "Orders **for the benchmark**.".into(),
@@ -136,25 +197,53 @@ pub async fn product_page(served: &Served) -> anyhow::Result<()> {
         auto_approve: false,
         max_access_days: 30,
     };
-    let product = store.create_product(Actor::System, &Slug::parse("bench-orders")?, &fields).await?;
+    let product = store
+        .create_product(Actor::System, &Slug::parse("bench-orders")?, &fields)
+        .await?;
     for n in 0..4 {
         let columns = (0..15)
-            .map(|c| Column { name: format!("col_{c}"), data_type: "string".into(), description: "a column".into(), is_pii: c == 3, is_partition_key: c == 14 })
+            .map(|c| Column {
+                name: format!("col_{c}"),
+                data_type: "string".into(),
+                description: "a column".into(),
+                is_pii: c == 3,
+                is_partition_key: c == 14,
+            })
             .collect();
-        let table = TableDefinition { database: "bench".into(), table: format!("t{n}"), description: String::new(), location: None, parameters: serde_json::json!({}), columns };
+        let table = TableDefinition {
+            database: "bench".into(),
+            table: format!("t{n}"),
+            description: String::new(),
+            location: None,
+            parameters: serde_json::json!({}),
+            columns,
+        };
         store.put_asset(Actor::System, &product, &table).await?;
     }
-    store.set_product_status(Actor::System, product.id, ProductStatus::Published).await?;
+    store
+        .set_product_status(Actor::System, product.id, ProductStatus::Published)
+        .await?;
 
     // The baseline: one query, one template, nothing else.
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", served._dir.path().join("bench.db").display())).await?;
+    let pool = sqlx::SqlitePool::connect(&format!(
+        "sqlite://{}",
+        served._dir.path().join("bench.db").display()
+    ))
+    .await?;
     let baseline = Router::new().route(
         "/p",
         axum::routing::get(move || {
             let pool = pool.clone();
             async move {
-                let rows: Vec<(String,)> = sqlx::query_as("SELECT glue_table FROM assets ORDER BY glue_table").fetch_all(&pool).await.unwrap_or_default();
-                let page = MinimalPage { name: "Bench orders".into(), tables: rows.into_iter().map(|r| r.0).collect() };
+                let rows: Vec<(String,)> =
+                    sqlx::query_as("SELECT glue_table FROM assets ORDER BY glue_table")
+                        .fetch_all(&pool)
+                        .await
+                        .unwrap_or_default();
+                let page = MinimalPage {
+                    name: "Bench orders".into(),
+                    tables: rows.into_iter().map(|r| r.0).collect(),
+                };
                 Html(page.render().unwrap_or_default())
             }
         }),

@@ -4,6 +4,10 @@
 //! builds a search index in a temporary directory and reports build time, index size, peak
 //! memory, whole-page query latency (single thread), throughput (2 threads) and
 //! edit→searchable latency. Everything is deterministic for a given `--seed`.
+//!
+//! `wharf-bench http` builds the same catalog's index and serves it through the real
+//! router (with a temporary SQLite store) on loopback: search through
+//! `/api/v1/products?q=`, and the product page against a minimal axum+sqlx+askama page.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -12,6 +16,9 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use uuid::Uuid;
 use wharf::search::{CatalogIndex, ColumnDoc, Filters, ProductDoc, SearchQuery, TableDoc, Viewer};
+
+#[path = "../bench/http.rs"]
+mod http;
 
 #[derive(Parser, Debug)]
 #[command(name = "wharf-bench", about = "Benchmarks for the Wharf server")]
@@ -24,6 +31,8 @@ struct Cli {
 enum Command {
     /// Catalog search: build an index of a synthetic catalog and time queries and edits.
     Search(SearchArgs),
+    /// The same catalog through HTTP, and the product page against a minimal page.
+    Http(SearchArgs),
 }
 
 #[derive(Args, Debug)]
@@ -60,6 +69,7 @@ struct SearchArgs {
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Search(args) => search_bench(&args),
+        Command::Http(args) => http_bench(&args),
     }
 }
 
@@ -655,4 +665,57 @@ fn run_search_bench(args: &SearchArgs, dir: &Path) -> anyhow::Result<()> {
         proc_status("RssFile:")
     );
     Ok(())
+}
+
+/// The catalog's queries as the API's query strings.
+fn query_string(query: &SearchQuery) -> String {
+    let mut pairs = vec![("q".to_owned(), query.text.clone())];
+    let f = &query.filters;
+    for (key, values) in [
+        ("domain", &f.domain),
+        ("classification", &f.classification),
+        ("tag", &f.tag),
+        ("owner_team", &f.owner_team),
+        ("environment", &f.environment),
+        ("kind", &f.kind),
+    ] {
+        pairs.extend(values.iter().map(|v| (key.to_owned(), v.clone())));
+    }
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
+}
+
+fn http_bench(args: &SearchArgs) -> anyhow::Result<()> {
+    let dir = args.dir.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("wharf-bench-http-{}", std::process::id()))
+    });
+    let cat = Catalog::new(args);
+    let index = CatalogIndex::open(&dir).context("opening index")?;
+    if !(args.reuse && index.indexed_seq() > 0) {
+        let started = Instant::now();
+        index.rebuild((0..args.products).map(|i| cat.product(i)), 1)?;
+        println!(
+            "index build: {:.1} s ({} tables)",
+            started.elapsed().as_secs_f64(),
+            args.tables
+        );
+    }
+    let queries: Vec<String> = make_queries(&cat, args.queries, args.seed)
+        .iter()
+        .map(query_string)
+        .collect();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let result = runtime.block_on(async {
+        let served = http::serve(std::sync::Arc::new(index)).await?;
+        http::search(&served, &queries).await;
+        http::product_page(&served).await
+    });
+    if args.dir.is_none() {
+        std::fs::remove_dir_all(&dir).ok();
+    }
+    result
 }

@@ -137,10 +137,17 @@ fn collect_ranked(
         let alive = seg.alive_bitset();
         let mut scorer = weight.scorer(seg, 1.0)?;
         for &doc in &docs {
-            if alive.is_some_and(|a| a.is_deleted(doc))
-                || ctx.is_hidden(seg_ord, doc)
-                || scorer.seek(doc) != doc
-            {
+            if alive.is_some_and(|a| a.is_deleted(doc)) || ctx.is_hidden(seg_ord, doc) {
+                continue;
+            }
+            // Seek only forward: a previous seek may already have passed this document
+            // (then it does not match the text).
+            let at = if scorer.doc() < doc {
+                scorer.seek(doc)
+            } else {
+                scorer.doc()
+            };
+            if at != doc {
                 continue;
             }
             let c = Cand {

@@ -193,3 +193,29 @@ fn empty_text_browses_by_name() {
     assert_eq!(got.len(), 8);
     assert!(page.next_cursor.is_none());
 }
+
+/// Regression: exact-name candidates are visited in order while the text scorer may already
+/// have moved past the next one (it matched a later document); it must never seek backwards.
+#[test]
+fn exact_name_candidates_that_fail_a_filter_do_not_break_the_search() {
+    let mut docs = Vec::new();
+    for (n, environment) in [
+        (1, "Staging"),
+        (2, "Staging"),
+        (3, "Production"),
+        (4, "Staging"),
+    ] {
+        let mut p = product(n, "Amount", "daily amounts");
+        p.environment = environment.into();
+        docs.push(p);
+    }
+    let idx = index_with(docs);
+    let mut query = q("amount");
+    query.filters.environment = vec!["Production".into()];
+    for is_admin in [false, true] {
+        query.viewer.is_admin = is_admin;
+        let page = idx.search(&query).unwrap();
+        assert_eq!(page.total, 1, "{:?}", names(&page));
+        assert_eq!(page.hits[0].product_id, id(3));
+    }
+}
