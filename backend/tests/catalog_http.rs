@@ -488,3 +488,36 @@ async fn the_catalog_page_searches_and_filters() {
     let none = body_text(app.request(get("/?q=zzzzzz")).await).await;
     assert!(none.contains("Nothing matches"));
 }
+
+#[tokio::test]
+async fn team_members_register_their_roles_from_the_account_page() {
+    let app = TestApp::new().await;
+    let ana = app.sign_in("ana").await;
+    let page = body_text(app.get_as(&ana, "/account").await).await;
+    assert!(
+        page.contains("Your teams&#39; roles") || page.contains("Your teams' roles"),
+        "{page}"
+    );
+    let form = format!(
+        "csrf_token={}&back=account&team=analytics&arn={}",
+        ana.csrf,
+        url::form_urlencoded::byte_serialize(b"arn:aws:iam::111122223333:role/bi")
+            .collect::<String>()
+    );
+    let response = app
+        .post_form(Some(&ana), "/environments/sandbox/principals", &form)
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(response.headers()[header::LOCATION], "/account");
+    let page = body_text(app.get_as(&ana, "/account").await).await;
+    assert!(page.contains("arn:aws:iam::111122223333:role/bi"), "{page}");
+
+    let other_team = format!(
+        "csrf_token={}&back=account&team=finance-data&arn=123456789012",
+        ana.csrf
+    );
+    let refused = app
+        .post_form(Some(&ana), "/environments/sandbox/principals", &other_team)
+        .await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+}

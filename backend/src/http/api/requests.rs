@@ -62,6 +62,23 @@ fn parse_until(text: &str) -> Result<OffsetDateTime, Invalid> {
         .assume_utc())
 }
 
+/// What the policy needs to know about a request.
+fn request_facts<'a>(
+    request: &'a AccessRequest,
+    product: &'a Product,
+    stewards: &'a [UserId],
+) -> RequestFacts<'a> {
+    RequestFacts {
+        requester: request.requester.id,
+        consumer_team: &request.consumer_team,
+        product: ProductFacts {
+            owner_team: &product.owner_team,
+            stewards,
+            status: product.status,
+        },
+    }
+}
+
 /// Check and submit a request; an auto-approve product goes straight to granting.
 pub async fn submit(
     app: &App,
@@ -190,15 +207,7 @@ pub async fn visible_request(
     let request = app.store.access_request(RequestId(id)).await?;
     let product = app.store.product_by_id(request.product_id).await?;
     let stewards = product.steward_ids();
-    let facts = RequestFacts {
-        requester: request.requester.id,
-        consumer_team: &request.consumer_team,
-        product: ProductFacts {
-            owner_team: &product.owner_team,
-            stewards: &stewards,
-            status: product.status,
-        },
-    };
+    let facts = request_facts(&request, &product, &stewards);
     if may_view_request(&user.subject(), &facts) {
         Ok((request, product))
     } else {
@@ -213,15 +222,7 @@ pub fn allowed_actions(
     product: &Product,
 ) -> Vec<RequestAction> {
     let stewards = product.steward_ids();
-    let facts = RequestFacts {
-        requester: request.requester.id,
-        consumer_team: &request.consumer_team,
-        product: ProductFacts {
-            owner_team: &product.owner_team,
-            stewards: &stewards,
-            status: product.status,
-        },
-    };
+    let facts = request_facts(&request, &product, &stewards);
     let possible: &[RequestAction] = match request.status {
         RequestStatus::Submitted => &[
             RequestAction::Approve,
@@ -249,15 +250,7 @@ pub async fn act(
 ) -> Result<AccessRequest, AppError> {
     let (request, product) = visible_request(app, user, id).await?;
     let stewards = product.steward_ids();
-    let facts = RequestFacts {
-        requester: request.requester.id,
-        consumer_team: &request.consumer_team,
-        product: ProductFacts {
-            owner_team: &product.owner_team,
-            stewards: &stewards,
-            status: product.status,
-        },
-    };
+    let facts = request_facts(&request, &product, &stewards);
     if !may_act_on_request(&user.subject(), &facts, action) {
         return Err(AppError::Forbidden);
     }
@@ -329,15 +322,7 @@ pub async fn check(
 /// Whether `user` manages the product (who may reapply grants).
 fn allowed_actions_granted(user: &CurrentUser, request: &AccessRequest, product: &Product) -> bool {
     let stewards = product.steward_ids();
-    let facts = RequestFacts {
-        requester: request.requester.id,
-        consumer_team: &request.consumer_team,
-        product: ProductFacts {
-            owner_team: &product.owner_team,
-            stewards: &stewards,
-            status: product.status,
-        },
-    };
+    let facts = request_facts(&request, &product, &stewards);
     may_act_on_request(&user.subject(), &facts, RequestAction::Retry)
 }
 
