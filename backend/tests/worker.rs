@@ -16,11 +16,14 @@ struct Counting {
     runs: AtomicUsize,
     fail_first: bool,
     delay: Duration,
+    /// Signalled when a run begins.
+    started: tokio::sync::Notify,
 }
 
 #[async_trait]
 impl JobHandler for Counting {
     async fn run(&self, _payload: &serde_json::Value) -> anyhow::Result<()> {
+        self.started.notify_one();
         tokio::time::sleep(self.delay).await;
         let n = self.runs.fetch_add(1, Ordering::SeqCst);
         if self.fail_first && n == 0 {
@@ -47,6 +50,7 @@ async fn worker_runs_enqueued_jobs_and_retries_failures() {
         runs: AtomicUsize::new(0),
         fail_first: true,
         delay: Duration::ZERO,
+        started: Default::default(),
     });
     let (stop, stopped) = watch::channel(false);
     let worker = tokio::spawn(
@@ -81,6 +85,7 @@ async fn shutdown_lets_the_running_job_finish() {
         runs: AtomicUsize::new(0),
         fail_first: false,
         delay: Duration::from_millis(300),
+        started: Default::default(),
     });
     let (stop, stopped) = watch::channel(false);
     let worker = tokio::spawn(
@@ -98,7 +103,10 @@ async fn shutdown_lets_the_running_job_finish() {
         .enqueue("slow", serde_json::json!({}))
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Stop while the first job is running (not before it was claimed).
+    tokio::time::timeout(Duration::from_secs(10), handler.started.notified())
+        .await
+        .unwrap();
     stop.send(true).unwrap();
     tokio::time::timeout(Duration::from_secs(5), worker)
         .await

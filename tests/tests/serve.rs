@@ -188,8 +188,14 @@ async fn json_logs_carry_the_request_id() {
         .await
         .unwrap();
     assert_eq!(response.headers()["x-request-id"], "req-e2e-42");
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let log = wharf.log_text();
+    let mut log = wharf.log_text();
+    for _ in 0..100 {
+        if log.contains("req-e2e-42") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        log = wharf.log_text();
+    }
     let line = log
         .lines()
         .find(|l| l.contains("req-e2e-42"))
