@@ -55,6 +55,9 @@ struct SearchArgs {
     /// Threads of the throughput test.
     #[arg(long, default_value_t = 2)]
     threads: usize,
+    /// Samples of the edit→searchable test (0 skips it).
+    #[arg(long, default_value_t = 10)]
+    edits: u32,
     /// Print the slowest queries.
     #[arg(long)]
     verbose: bool,
@@ -618,7 +621,7 @@ fn run_search_bench(args: &SearchArgs, dir: &Path) -> anyhow::Result<()> {
 
     let mut edits = Vec::new();
     let mut rng = Rng::new(args.seed ^ 0xed17);
-    for n in 0..10u32 {
+    for n in 0..args.edits {
         let mut p = cat.product(rng.below(args.products));
         let token = format!("zqedit{n}");
         p.name = format!("{} {token}", p.name);
@@ -646,12 +649,14 @@ fn run_search_bench(args: &SearchArgs, dir: &Path) -> anyhow::Result<()> {
         edits.push(t.elapsed());
     }
     edits.sort();
-    println!(
-        "edit -> searchable (apply one product + commit + reload + search): p50 {:.1} ms, max {:.1} ms ({} samples)",
-        ms(percentile(&edits, 0.5)),
-        ms(edits[edits.len() - 1]),
-        edits.len()
-    );
+    if let Some(max) = edits.last() {
+        println!(
+            "edit -> searchable (apply one product + commit + reload + search): p50 {:.1} ms, max {:.1} ms ({} samples)",
+            ms(percentile(&edits, 0.5)),
+            ms(*max),
+            edits.len()
+        );
+    }
     println!(
         "peak RSS while serving ({}): VmHWM {}; now VmRSS {} (RssAnon {}, RssFile {})",
         if reset_peak {

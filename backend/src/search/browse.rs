@@ -17,7 +17,6 @@ use tantivy::schema::IndexRecordOption;
 use tantivy::{DocId, DocSet, SegmentReader, TERMINATED};
 
 use super::facets::FilterSpec;
-use super::schema::FACET_FIELDS;
 use super::visibility::Ctx;
 
 /// A browse row: segment, doc, sort key.
@@ -90,27 +89,10 @@ fn from_matches(
     Ok(out)
 }
 
-/// Accepted per-segment ordinals of one filtered facet.
+/// Accepted value ids (in the segment's facet table) of one filtered facet.
 struct FacetCheck {
-    column: StrColumn,
-    accepted: Vec<u64>,
-    multi: bool,
-}
-
-impl FacetCheck {
-    fn passes(&self, doc: DocId) -> bool {
-        if self.multi {
-            self.column
-                .ords()
-                .values_for_doc(doc)
-                .any(|o| self.accepted.contains(&o))
-        } else {
-            self.column
-                .ords()
-                .first(doc)
-                .is_some_and(|o| self.accepted.contains(&o))
-        }
-    }
+    facet: usize,
+    accepted: Vec<u32>,
 }
 
 fn from_dictionary(
@@ -121,26 +103,28 @@ fn from_dictionary(
     after: Option<&[u8]>,
     want: usize,
 ) -> anyhow::Result<Vec<Row>> {
+    let table = ctx.cache.facet_table(seg)?;
     let mut checks = Vec::new();
     for i in spec.active() {
-        let Some(column) = seg.fast_fields().str(FACET_FIELDS[i])? else {
-            return Ok(Vec::new());
-        };
-        let mut accepted = Vec::new();
-        for v in &spec.values[i] {
-            if let Some(o) = column.dictionary().term_ord(v)? {
-                accepted.push(o);
-            }
-        }
+        let accepted: Vec<u32> = table.values[i]
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| spec.values[i].contains(v))
+            .map(|(id, _)| id as u32)
+            .collect();
         if accepted.is_empty() {
             return Ok(Vec::new());
         }
-        checks.push(FacetCheck {
-            column,
-            accepted,
-            multi: FACET_FIELDS[i] == "tag",
-        });
+        checks.push(FacetCheck { facet: i, accepted });
     }
+    let mut ids = Vec::new();
+    let mut passes = |doc: DocId| {
+        checks.iter().all(|c| {
+            ids.clear();
+            table.value_ids(c.facet, doc, &mut ids);
+            ids.iter().any(|id| c.accepted.contains(id))
+        })
+    };
     let inv = seg.inverted_index(ctx.fields.sortkey)?;
     let mut stream = match after {
         Some(a) => inv.terms().range().gt(a).into_stream()?,
@@ -155,7 +139,7 @@ fn from_dictionary(
         while doc != TERMINATED {
             if !alive.is_some_and(|a| a.is_deleted(doc))
                 && !ctx.is_hidden(seg_ord, doc)
-                && checks.iter().all(|c| c.passes(doc))
+                && passes(doc)
             {
                 out.push((seg_ord as u32, doc, stream.key().to_vec()));
             }

@@ -6,22 +6,22 @@
 //! an OR sub-query, which Tantivy evaluates without block-max pruning: correct, a bit slower.)
 //!
 //! Counts come from a scan of the matching documents that stops after [`COUNT_LIMIT`]
-//! matches; each scanned document's facet values are read from fast-field columns as
-//! per-segment ordinals and only turned into strings once per segment. Facet `f` is counted
+//! matches; each scanned document's facet values are read from the segment's in-memory
+//! [`FacetTable`](super::facet_table::FacetTable) as small integers and only turned into
+//! strings once per segment. Facet `f` is counted
 //! over the text and the filters of the *other* facets, so a selected value does not hide
 //! its siblings: one scan with every filter (total, and the unfiltered facets), plus one
 //! scan per filtered facet.
 
 use std::collections::HashMap;
 
-use tantivy::columnar::StrColumn;
 use tantivy::query::{BooleanQuery, EnableScoring, Occur, Query, Scorer, TermQuery};
 use tantivy::schema::IndexRecordOption;
 use tantivy::{COLLECT_BLOCK_BUFFER_LEN, DocId, DocSet, Term};
 
 use super::conjunction::TermConjunction;
 use super::query::conjunction;
-use super::schema::{COMBO_FACETS, COMBO_FIELD, COMBO_SEP, FACET_FIELDS, FILTER_PREFIXES, Fields};
+use super::schema::{COMBO_FACETS, FACET_FIELDS, FILTER_PREFIXES, Fields, TAG_FACET};
 use super::visibility::Ctx;
 use super::{Facet, FacetValue, Filters};
 
@@ -179,7 +179,6 @@ pub(crate) fn scan(
     let mut buf = [0 as DocId; COLLECT_BLOCK_BUFFER_LEN];
     let mut batch: Vec<DocId> = Vec::with_capacity(128);
     let mut docs: Vec<DocId> = Vec::with_capacity(128);
-    let mut ords: Vec<Option<u64>> = vec![None; 128];
     for (seg_ord, seg) in ctx.searcher.segment_readers().iter().enumerate() {
         let mut matches = match (&terms, &weight) {
             (Some(terms), _) => {
@@ -188,21 +187,16 @@ pub(crate) fn scan(
             (None, Some(w)) => Matches::Scorer(w.scorer(seg, 1.0)?),
             (None, None) => Matches::Nothing,
         };
-        // Column 0..6: the facets read on their own (team, tags); 6: the combo column.
-        let mut columns: [Option<StrColumn>; 7] = Default::default();
-        for (i, col) in columns.iter_mut().enumerate().take(6) {
-            if count[i] && !COMBO_FACETS.contains(&i) {
-                *col = seg.fast_fields().str(FACET_FIELDS[i])?;
+        let table = ctx.cache.facet_table(seg)?;
+        let mut seg_counts: [Vec<u32>; 6] = std::array::from_fn(|i| {
+            if count[i] {
+                vec![0; table.values[i].len()]
+            } else {
+                Vec::new()
             }
-        }
-        if COMBO_FACETS.iter().any(|&i| count[i]) {
-            columns[6] = seg.fast_fields().str(COMBO_FIELD)?;
-        }
-        let mut seg_counts: [Vec<u32>; 7] = std::array::from_fn(|i| {
-            columns[i]
-                .as_ref()
-                .map_or_else(Vec::new, |c| vec![0; c.num_terms()])
         });
+        let combo_mask: [bool; 5] = std::array::from_fn(|k| count[COMBO_FACETS[k]]);
+        let count_combo = combo_mask.iter().any(|&b| b);
         let alive = seg.alive_bitset();
         loop {
             let more = matches.next_batch(&mut batch, &mut buf);
@@ -218,24 +212,17 @@ pub(crate) fn scan(
                 out.matched += 1;
                 docs.push(doc);
             }
-            for (i, col) in columns.iter().enumerate() {
-                let Some(col) = col else { continue };
-                let counts = &mut seg_counts[i];
-                if i == 2 {
-                    // Tags: the only multi-valued facet.
-                    for &doc in &docs {
-                        for ord in col.ords().values_for_doc(doc) {
-                            bump(counts, ord);
+            for &doc in &docs {
+                if count_combo && let Some(row) = table.combo(doc) {
+                    for (k, &id) in row.iter().enumerate() {
+                        if combo_mask[k] {
+                            bump(&mut seg_counts[COMBO_FACETS[k]], id);
                         }
                     }
-                } else {
-                    if ords.len() < docs.len() {
-                        ords.resize(docs.len(), None);
-                    }
-                    let ords = &mut ords[..docs.len()];
-                    col.ords().first_vals(&docs, ords);
-                    for ord in ords.iter().flatten() {
-                        bump(counts, *ord);
+                }
+                if count[TAG_FACET] {
+                    for &id in table.tags(doc) {
+                        bump(&mut seg_counts[TAG_FACET], id);
                     }
                 }
             }
@@ -246,22 +233,10 @@ pub(crate) fn scan(
                 break;
             }
         }
-        for (i, col) in columns.iter().enumerate() {
-            let Some(col) = col else { continue };
-            let name = if i < 6 { FACET_FIELDS[i] } else { COMBO_FIELD };
-            let values = ctx.cache.facet_values(seg, name, col)?;
-            for (ord, &c) in seg_counts[i].iter().enumerate() {
-                let Some(value) = values.get(ord).filter(|_| c > 0) else {
-                    continue;
-                };
-                if i < 6 {
+        for (i, counts) in seg_counts.iter().enumerate() {
+            for (id, &c) in counts.iter().enumerate() {
+                if let Some(value) = table.values[i].get(id).filter(|v| c > 0 && !v.is_empty()) {
                     *out.values[i].entry(value.clone()).or_default() += u64::from(c);
-                    continue;
-                }
-                for (&facet, v) in COMBO_FACETS.iter().zip(value.split(COMBO_SEP)) {
-                    if count[facet] {
-                        *out.values[facet].entry(v.to_owned()).or_default() += u64::from(c);
-                    }
                 }
             }
         }
@@ -272,8 +247,9 @@ pub(crate) fn scan(
     Ok(out)
 }
 
-fn bump(counts: &mut [u32], ord: u64) {
-    if let Some(c) = usize::try_from(ord).ok().and_then(|o| counts.get_mut(o)) {
+#[inline]
+fn bump(counts: &mut [u32], id: u32) {
+    if let Some(c) = counts.get_mut(id as usize) {
         *c += 1;
     }
 }

@@ -6,18 +6,26 @@
 //! facet counts and the cursor of the next page.
 //!
 //! How a query runs (see the submodules for details):
-//! * text → terms ([`text`]); all must match; the last also as a prefix (an edge-n-gram
-//!   term); a term unknown to the index is replaced by its closest spelling;
+//! * text → words ([`text`]) → required terms ([`plan`]): leading words exact, the last as
+//!   a prefix (one edge-n-gram term); a word unknown to the index is replaced by its
+//!   closest spelling;
 //! * single-valued facet filters are more terms of the same conjunction, so Tantivy's
 //!   block-max WAND can skip blocks that cannot reach the top page ([`query`]);
-//! * drafts the viewer may not see are removed from every count and hit;
-//! * facets are counted over at most 10,000 matches per facet ([`facets`]);
+//! * drafts the viewer may not see are removed from every count and hit ([`visibility`]);
+//! * totals and facets are counted over at most 10,000 matches, with a block-at-a-time
+//!   intersection ([`facets`], [`conjunction`]);
 //! * empty text browses in name order ([`browse`]);
-//! * the page's hits get names, highlights and matched columns ([`hits`]).
+//! * the page's hits get names, highlights and matched columns ([`hits`], [`payload`]);
+//! * pages chain through opaque search-after cursors ([`cursor`]).
+//!
+//! Concurrency: searches run in parallel on immutable snapshots; `apply` and `rebuild`
+//! serialize on the index writer and block on disk I/O (fsync): call them from a blocking
+//! context (`spawn_blocking`), ideally from a single outbox consumer.
 
 mod browse;
 mod conjunction;
 mod cursor;
+mod facet_table;
 mod facets;
 mod hits;
 mod payload;
@@ -140,14 +148,16 @@ impl CatalogIndex {
             FuzzyTermQuery::new(Term::from_field_text(fields.text, "warmup"), distance, true)
                 .automaton()?;
         }
-        Ok(CatalogIndex {
+        let index = CatalogIndex {
             index,
             reader,
             writer: Mutex::new(writer),
             fields,
             seq: AtomicI64::new(seq),
             segment_cache: visibility::SegmentCache::default(),
-        })
+        };
+        index.warm()?;
+        Ok(index)
     }
 
     /// The outbox sequence number the index reflects: 0 for a new index. Stored durably
@@ -238,7 +248,13 @@ impl CatalogIndex {
         }
         self.reader.reload()?;
         self.seq.store(seq, Ordering::Release);
-        Ok(())
+        self.warm()
+    }
+
+    /// Builds the per-segment caches of the current snapshot (see `visibility`).
+    fn warm(&self) -> anyhow::Result<()> {
+        self.segment_cache
+            .warm(&self.reader.searcher(), &self.fields)
     }
 
     fn lock_writer(

@@ -29,9 +29,9 @@ use super::{HitKind, ProductDoc, TableDoc};
 
 /// Bumped whenever the schema or the tokenization changes: an index written with another
 /// version is discarded on open (and `indexed_seq` restarts at 0, asking for a rebuild).
-pub(crate) const SCHEMA_VERSION: u32 = 2;
+pub(crate) const SCHEMA_VERSION: u32 = 3;
 
-/// Fast-field names of the facets, in the order of [`super::Facet`] output.
+/// Names of the facets, in the order of [`super::Facet`] output.
 pub(crate) const FACET_FIELDS: [&str; 6] = [
     "domain",
     "classification",
@@ -41,15 +41,21 @@ pub(crate) const FACET_FIELDS: [&str; 6] = [
     "kind",
 ];
 
-/// Fast field holding the low-cardinality single-valued facets of a document joined by
-/// [`COMBO_SEP`], so counting reads one column instead of four: a page counts up to 10,000
-/// documents, and per-document column reads are most of that cost. (The owner team is
-/// left out: with it, the distinct combinations to decode would grow into the thousands.)
+/// Index of the tag facet in [`FACET_FIELDS`]: the only multi-valued one, with its own
+/// fast-field column [`TAG_FIELD`].
+pub(crate) const TAG_FACET: usize = 2;
+/// Fast field of the tags.
+pub(crate) const TAG_FIELD: &str = "tag";
+
+/// Fast field holding the single-valued facets of a document joined by [`COMBO_SEP`], in
+/// [`COMBO_FACETS`] order. Distinct combinations are few (they repeat across a product's
+/// tables and across products), so one column and one decoded table per segment serve all
+/// five facets (see `facet_table`).
 pub(crate) const COMBO_FIELD: &str = "facet_combo";
 /// Separator of the values in [`COMBO_FIELD`].
 pub(crate) const COMBO_SEP: &str = "\u{1f}";
 /// Facet indexes (in [`FACET_FIELDS`]) stored in [`COMBO_FIELD`], in order.
-pub(crate) const COMBO_FACETS: [usize; 4] = [0, 1, 4, 5];
+pub(crate) const COMBO_FACETS: [usize; 5] = [0, 1, 3, 4, 5];
 
 /// Term prefixes in the `filt` field, index-aligned with [`FACET_FIELDS`].
 pub(crate) const FILTER_PREFIXES: [&str; 6] =
@@ -75,8 +81,8 @@ pub(crate) struct Fields {
     pub name_exact: Field,
     pub sortkey: Field,
     pub key: Field,
-    pub facets: [Field; 6],
-    /// Domain, classification, environment and kind in one value (see [`COMBO_FACETS`]).
+    pub tag: Field,
+    /// The single-valued facets in one value (see [`COMBO_FIELD`]).
     pub combo: Field,
     pub payload: Field,
 }
@@ -102,7 +108,7 @@ pub(crate) fn build_schema() -> (Schema, Fields) {
     let sortkey = b.add_text_field("sortkey", STRING | FAST);
     let key = b.add_u64_field("key", FAST);
     let facet_opts = TextOptions::default().set_fast("raw");
-    let facets = FACET_FIELDS.map(|name| b.add_text_field(name, facet_opts.clone()));
+    let tag = b.add_text_field(TAG_FIELD, facet_opts.clone());
     let combo = b.add_text_field(COMBO_FIELD, facet_opts);
     let payload = b.add_bytes_field("payload", STORED);
     let fields = Fields {
@@ -113,7 +119,7 @@ pub(crate) fn build_schema() -> (Schema, Fields) {
         name_exact,
         sortkey,
         key,
-        facets,
+        tag,
         combo,
         payload,
     };
@@ -263,18 +269,18 @@ impl<'a> Common<'a> {
             format!("{}{}{kind_name}\n", self.filt, FILTER_PREFIXES[5]),
         );
         d.add_u64(fields.key, key);
-        let [domain, class, tag, team, env, kind_f] = fields.facets;
-        d.add_text(domain, &p.domain);
-        d.add_text(class, &p.classification);
         for t in &p.tags {
-            d.add_text(tag, t);
+            d.add_text(fields.tag, t);
         }
-        d.add_text(team, &p.owner_team);
-        d.add_text(env, &p.environment);
-        d.add_text(kind_f, kind_name);
-        let combo: Vec<String> = [&p.domain, &p.classification, &p.environment, kind_name]
-            .map(|v| v.replace(COMBO_SEP, " "))
-            .into();
+        let combo: Vec<String> = [
+            &p.domain,
+            &p.classification,
+            &p.owner_team,
+            &p.environment,
+            kind_name,
+        ]
+        .map(|v| v.replace(COMBO_SEP, " "))
+        .into();
         d.add_text(fields.combo, combo.join(COMBO_SEP));
         d
     }

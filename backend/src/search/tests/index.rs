@@ -197,4 +197,33 @@ fn totals_and_facet_counts_are_capped() {
     assert_eq!((page.total, page.total_capped), (40, false));
     let page = idx.search(&q("")).unwrap();
     assert!(page.total_capped && page.hits.len() == 20);
+
+    // Browsing more than 10,000 filtered matches walks the name dictionary: still filtered,
+    // in name order, and pages chain without repeats.
+    let mut tables = q("");
+    tables.filters.kind = vec!["table".into()];
+    tables.limit = 50;
+    let first = idx.search(&tables).unwrap();
+    assert!(first.total_capped);
+    assert!(first.hits.iter().all(|h| h.kind == HitKind::Table));
+    let keys: Vec<String> = first
+        .hits
+        .iter()
+        .map(|h| h.table.clone().unwrap_or_default())
+        .collect();
+    let mut sorted = keys.clone();
+    sorted.sort();
+    assert_eq!(keys, sorted);
+    tables.cursor = first.next_cursor.clone();
+    let second = idx.search(&tables).unwrap();
+    assert!(second.hits.iter().all(|h| h.kind == HitKind::Table));
+    assert!(
+        second
+            .hits
+            .iter()
+            .all(|h| !first.hits.iter().any(|f| f.asset_id == h.asset_id))
+    );
+    let mut none = q("");
+    none.filters.domain = vec!["Nowhere".into()];
+    assert_eq!(idx.search(&none).unwrap().total, 0);
 }
