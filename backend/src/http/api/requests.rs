@@ -222,7 +222,7 @@ pub fn allowed_actions(
     product: &Product,
 ) -> Vec<RequestAction> {
     let stewards = product.steward_ids();
-    let facts = request_facts(&request, &product, &stewards);
+    let facts = request_facts(request, product, &stewards);
     let possible: &[RequestAction] = match request.status {
         RequestStatus::Submitted => &[
             RequestAction::Approve,
@@ -322,7 +322,7 @@ pub async fn check(
 /// Whether `user` manages the product (who may reapply grants).
 fn allowed_actions_granted(user: &CurrentUser, request: &AccessRequest, product: &Product) -> bool {
     let stewards = product.steward_ids();
-    let facts = request_facts(&request, &product, &stewards);
+    let facts = request_facts(request, product, &stewards);
     may_act_on_request(&user.subject(), &facts, RequestAction::Retry)
 }
 
