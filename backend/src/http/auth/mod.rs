@@ -131,7 +131,10 @@ async fn resolve(app: &App, mut request: Request) -> Result<Request, AppError> {
     };
     if let Some(mut user) = user {
         let path = request.uri().path();
-        if !unsafe_method
+        // The header's inbox badge is for people in a browser.
+        let browser = matches!(user.method, AuthMethod::Session { .. });
+        if browser
+            && !unsafe_method
             && !path.starts_with("/api/")
             && !path.starts_with("/static/")
             && !path.ends_with("/status")

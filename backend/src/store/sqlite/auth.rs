@@ -269,18 +269,31 @@ impl AuthStore for SqliteStore {
 
     #[tracing::instrument(skip_all)]
     async fn user_by_api_token(&self, token_hash: &str) -> StoreResult<Option<User>> {
-        let user_id: Option<String> = sqlx::query_scalar(
-            "UPDATE api_tokens SET last_used_at = ?1
-             WHERE token_hash = ?2 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?1)
-             RETURNING user_id",
+        let now = now();
+        let row: Option<(String, Option<String>)> = sqlx::query_as(
+            "SELECT user_id, last_used_at FROM api_tokens
+             WHERE token_hash = ?1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?2)",
         )
-        .bind(ts(now()))
         .bind(token_hash)
+        .bind(ts(now))
         .fetch_optional(&self.pool)
         .await?;
-        match user_id {
-            Some(id) => Ok(Some(self.user_by_id(parse_id(&id)?).await?)),
-            None => Ok(None),
+        let Some((user_id, last_used)) = row else {
+            return Ok(None);
+        };
+        // Record use at most once a minute: a busy client must not turn reads into writes.
+        let stale = last_used
+            .as_deref()
+            .map(parse_ts)
+            .transpose()?
+            .is_none_or(|at| now - at > time::Duration::MINUTE);
+        if stale {
+            sqlx::query("UPDATE api_tokens SET last_used_at = ?1 WHERE token_hash = ?2")
+                .bind(ts(now))
+                .bind(token_hash)
+                .execute(&self.pool)
+                .await?;
         }
+        Ok(Some(self.user_by_id(parse_id(&user_id)?).await?))
     }
 }
