@@ -463,6 +463,23 @@ fn proc_status(key: &str) -> String {
         .unwrap_or_else(|| "n/a".into())
 }
 
+/// CPU time (user + system) used so far by this thread (`thread`) or process, from
+/// `/proc` (clock ticks of 10 ms: only meaningful over many queries). Lets the report
+/// separate the engine's cost from waiting for a CPU on a shared machine.
+fn cpu_time(thread: bool) -> Option<Duration> {
+    let path = if thread {
+        "/proc/thread-self/stat"
+    } else {
+        "/proc/self/stat"
+    };
+    let stat = std::fs::read_to_string(path).ok()?;
+    // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(Duration::from_millis(ticks * 10))
+}
+
 fn dir_size(dir: &Path) -> u64 {
     std::fs::read_dir(dir)
         .map(|entries| {
@@ -550,12 +567,17 @@ fn run_search_bench(args: &SearchArgs, dir: &Path) -> anyhow::Result<()> {
     }
     let mut lat = Vec::with_capacity(queries.len());
     let mut empty = 0;
+    let cpu_before = cpu_time(true);
     for q in &queries {
         let t = Instant::now();
         let page = index.search(q)?;
         lat.push(t.elapsed());
         empty += usize::from(page.hits.is_empty());
     }
+    let cpu_single = cpu_time(true)
+        .zip(cpu_before)
+        .map(|(a, b)| a.saturating_sub(b));
+    let wall_single: Duration = lat.iter().sum();
     lat.sort();
     println!(
         "queries: {} (avg {:.1} hits/page, {} with no hit)",
@@ -589,7 +611,16 @@ fn run_search_bench(args: &SearchArgs, dir: &Path) -> anyhow::Result<()> {
         }
     }
 
+    if let Some(cpu) = cpu_single {
+        println!(
+            "  mean per page: {:.2} ms wall, {:.2} ms CPU (the gap is time spent waiting for a core)",
+            ms(wall_single) / queries.len() as f64,
+            ms(cpu) / queries.len() as f64
+        );
+    }
+
     let passes = 3;
+    let cpu_before = cpu_time(false);
     let t = Instant::now();
     std::thread::scope(|s| -> anyhow::Result<()> {
         let handles: Vec<_> = (0..args.threads)
@@ -613,11 +644,23 @@ fn run_search_bench(args: &SearchArgs, dir: &Path) -> anyhow::Result<()> {
         Ok(())
     })?;
     let pages = (args.threads * passes * queries.len()) as f64;
+    let wall = t.elapsed();
     println!(
         "throughput, {} threads: {:.0} pages/s",
         args.threads,
-        pages / t.elapsed().as_secs_f64()
+        pages / wall.as_secs_f64()
     );
+    if let Some(cpu) = cpu_time(false)
+        .zip(cpu_before)
+        .map(|(a, b)| a.saturating_sub(b))
+    {
+        println!(
+            "  process CPU during the test: {:.2} of {} cores busy ({:.2} ms CPU per page)",
+            cpu.as_secs_f64() / wall.as_secs_f64(),
+            args.threads,
+            ms(cpu) / pages
+        );
+    }
 
     let mut edits = Vec::new();
     let mut rng = Rng::new(args.seed ^ 0xed17);

@@ -117,13 +117,10 @@ fn from_dictionary(
         }
         checks.push(FacetCheck { facet: i, accepted });
     }
-    let mut ids = Vec::new();
-    let mut passes = |doc: DocId| {
-        checks.iter().all(|c| {
-            ids.clear();
-            table.value_ids(c.facet, doc, &mut ids);
-            ids.iter().any(|id| c.accepted.contains(id))
-        })
+    let passes = |doc: DocId| {
+        table
+            .combo_at(doc)
+            .is_some_and(|combo| checks.iter().all(|c| combo.has_any(c.facet, &c.accepted)))
     };
     let inv = seg.inverted_index(ctx.fields.sortkey)?;
     let mut stream = match after {

@@ -1,10 +1,15 @@
-//! Per-segment facet table: every document's facet values as small integers, in memory.
+//! Per-segment facet table: every document's facet values, run-length encoded, in memory.
 //!
 //! A page counts facets over up to 10,000 matches, often twice (with and without a
-//! filtered facet). Reading Tantivy's fast-field columns costs a few virtual calls per
-//! document and column, which made counting the largest part of a search. Segments are
-//! immutable, so each segment's facets are decoded once into flat arrays (about 12 bytes
-//! per document: 12 MB per million) and every count becomes plain array indexing.
+//! filtered facet). Reading Tantivy's fast-field columns costs several virtual calls and
+//! cache misses per document, which made counting the largest part of a search.
+//!
+//! All facet values come from the product (only `kind` differs between a product and its
+//! tables), and a product's documents are added together, so they are contiguous in a
+//! segment. Each segment is therefore decoded once into *runs* of documents sharing one
+//! *combination* of values (about two runs per product: a few MB per million documents), and
+//! counting a match is a forward step through the runs plus one increment per combination;
+//! the combinations are expanded into per-value counts once per scan.
 
 use std::collections::HashMap;
 
@@ -12,30 +17,38 @@ use tantivy::{DocId, SegmentReader};
 
 use super::schema::{COMBO_FACETS, COMBO_FIELD, COMBO_SEP, TAG_FACET, TAG_FIELD};
 
+/// The facet values of one combination, as value ids, borrowed from the table.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Combo<'a> {
+    /// Value id of each facet in `COMBO_FACETS` (`u32::MAX`: none).
+    pub single: &'a [u32],
+    /// Tag value ids.
+    pub tags: &'a [u32],
+}
+
 /// Decoded facet values of one segment.
 #[derive(Debug, Default)]
 pub(crate) struct FacetTable {
     /// Per facet (in `FACET_FIELDS` order): the distinct values, by value id.
     pub values: [Vec<String>; 6],
-    /// Per document: its combination id.
-    combo_of_doc: Vec<u32>,
-    /// Per combination: the value id of each facet in `COMBO_FACETS`.
-    combos: Vec<[u32; 5]>,
-    /// Tags of document `d`: `tag_ids[tag_start[d]..tag_start[d + 1]]`.
-    tag_start: Vec<u32>,
-    tag_ids: Vec<u32>,
+    /// The distinct combinations, each a record `[5 single value ids, tag count, tags…]`
+    /// (one contiguous record: reading a combination is one cache miss, not three).
+    records: Vec<u32>,
+    /// First document of each run (ascending; the first run starts at 0).
+    run_start: Vec<DocId>,
+    /// Record offset (in `records`) of each run's combination.
+    run_record: Vec<u32>,
 }
 
 impl FacetTable {
     /// Decodes the facet columns of `seg`.
     pub(crate) fn build(seg: &SegmentReader) -> anyhow::Result<Self> {
-        let max_doc = seg.max_doc();
-        let mut t = FacetTable {
-            combo_of_doc: vec![u32::MAX; max_doc as usize],
-            tag_start: Vec::with_capacity(max_doc as usize + 1),
-            ..FacetTable::default()
-        };
-        if let Some(col) = seg.fast_fields().str(COMBO_FIELD)? {
+        let mut t = FacetTable::default();
+        let combo_col = seg.fast_fields().str(COMBO_FIELD)?;
+        let tag_col = seg.fast_fields().str(TAG_FIELD)?;
+        // Column ordinal → value ids, for the single-valued part.
+        let mut single_of_ord: Vec<[u32; 5]> = Vec::new();
+        if let Some(col) = &combo_col {
             let mut ids: [HashMap<String, u32>; 6] = Default::default();
             let mut stream = col.dictionary().stream()?;
             while let Some((bytes, _)) = stream.next() {
@@ -50,57 +63,208 @@ impl FacetTable {
                         next
                     });
                 }
-                t.combos.push(row);
-            }
-            for doc in 0..max_doc {
-                if let Some(ord) = col.ords().first(doc) {
-                    t.combo_of_doc[doc as usize] = u32::try_from(ord).unwrap_or(u32::MAX);
-                }
+                single_of_ord.push(row);
             }
         }
-        t.tag_start.push(0);
-        if let Some(col) = seg.fast_fields().str(TAG_FIELD)? {
+        if let Some(col) = &tag_col {
             let mut stream = col.dictionary().stream()?;
             while let Some((bytes, _)) = stream.next() {
                 t.values[TAG_FACET].push(String::from_utf8_lossy(bytes).into_owned());
             }
-            for doc in 0..max_doc {
-                t.tag_ids
-                    .extend(col.ords().values_for_doc(doc).map(|o| o as u32));
-                t.tag_start.push(t.tag_ids.len() as u32);
+        }
+        let mut combo_ids: HashMap<(u64, Vec<u32>), u32> = HashMap::new();
+        let mut tags = Vec::new();
+        let mut last: Option<(u64, Vec<u32>, u32)> = None;
+        for doc in 0..seg.max_doc() {
+            let ord = combo_col
+                .as_ref()
+                .and_then(|c| c.ords().first(doc))
+                .unwrap_or(u64::MAX);
+            tags.clear();
+            if let Some(c) = &tag_col {
+                tags.extend(c.ords().values_for_doc(doc).map(|o| o as u32));
             }
-        } else {
-            t.tag_start.resize(max_doc as usize + 1, 0);
+            // Neighbours usually share their combination: skip the map (and its key clone).
+            let same = last.as_ref().filter(|(o, t, _)| *o == ord && *t == tags);
+            let id = match same
+                .map(|l| l.2)
+                .or_else(|| combo_ids.get(&(ord, tags.clone())).copied())
+            {
+                Some(id) => id,
+                None => {
+                    let id = t.records.len() as u32;
+                    let single = usize::try_from(ord)
+                        .ok()
+                        .and_then(|o| single_of_ord.get(o))
+                        .copied()
+                        .unwrap_or([u32::MAX; 5]);
+                    t.records.extend_from_slice(&single);
+                    t.records.push(tags.len() as u32);
+                    t.records.extend_from_slice(&tags);
+                    combo_ids.insert((ord, tags.clone()), id);
+                    id
+                }
+            };
+            if t.run_record.last() != Some(&id) {
+                t.run_start.push(doc);
+                t.run_record.push(id);
+                last = Some((ord, tags.clone(), id));
+            }
         }
         Ok(t)
     }
 
-    /// Value ids of the single-valued facets of `doc` (in `COMBO_FACETS` order).
-    #[inline]
-    pub(crate) fn combo(&self, doc: DocId) -> Option<&[u32; 5]> {
-        let c = *self.combo_of_doc.get(doc as usize)?;
-        self.combos.get(c as usize)
-    }
-
-    /// Tag value ids of `doc`.
-    #[inline]
-    pub(crate) fn tags(&self, doc: DocId) -> &[u32] {
-        let d = doc as usize;
-        match (self.tag_start.get(d), self.tag_start.get(d + 1)) {
-            (Some(&a), Some(&b)) => self.tag_ids.get(a as usize..b as usize).unwrap_or(&[]),
-            _ => &[],
+    /// A reader for increasing doc ids.
+    pub(crate) fn cursor(&self) -> RunCursor<'_> {
+        RunCursor {
+            table: self,
+            run: 0,
         }
     }
 
-    /// Value ids of facet `facet` for `doc`, appended to `out`.
-    pub(crate) fn value_ids(&self, facet: usize, doc: DocId, out: &mut Vec<u32>) {
+    /// The combination of `doc`, for doc ids in any order.
+    pub(crate) fn combo_at(&self, doc: DocId) -> Option<Combo<'_>> {
+        let run = self
+            .run_start
+            .partition_point(|&s| s <= doc)
+            .checked_sub(1)?;
+        self.combo(*self.run_record.get(run)?)
+    }
+
+    /// The combination stored at record offset `record`.
+    #[inline]
+    pub(crate) fn combo(&self, record: u32) -> Option<Combo<'_>> {
+        let r = self.records.get(record as usize..)?;
+        let n = *r.get(5)? as usize;
+        Some(Combo {
+            single: r.get(..5)?,
+            tags: r.get(6..6 + n)?,
+        })
+    }
+}
+
+impl Combo<'_> {
+    /// Whether this combination has, for facet `facet`, one of the value ids in `accepted`.
+    pub(crate) fn has_any(&self, facet: usize, accepted: &[u32]) -> bool {
         if facet == TAG_FACET {
-            out.extend_from_slice(self.tags(doc));
-        } else if let (Some(k), Some(row)) = (
-            COMBO_FACETS.iter().position(|&f| f == facet),
-            self.combo(doc),
-        ) {
-            out.push(row[k]);
+            self.tags.iter().any(|t| accepted.contains(t))
+        } else {
+            COMBO_FACETS
+                .iter()
+                .position(|&f| f == facet)
+                .is_some_and(|k| accepted.contains(&self.single[k]))
+        }
+    }
+}
+
+/// Finds the combination of increasing doc ids by stepping forward through the runs.
+pub(crate) struct RunCursor<'a> {
+    table: &'a FacetTable,
+    run: usize,
+}
+
+impl RunCursor<'_> {
+    /// The combination (record offset) of `doc`; `doc` must not decrease between calls.
+    #[inline]
+    pub(crate) fn record(&mut self, doc: DocId) -> Option<u32> {
+        let starts = &self.table.run_start;
+        if self.run + 1 < starts.len() && starts[self.run + 1] <= doc {
+            // Gallop forward from the current run (matches are often a few runs apart),
+            // then binary-search the last stride: only nearby memory is touched.
+            let mut lo = self.run + 1;
+            let mut step = 1;
+            let mut hi = lo + step;
+            while hi < starts.len() && starts[hi] <= doc {
+                lo = hi;
+                step *= 2;
+                hi = lo + step;
+            }
+            let hi = hi.min(starts.len());
+            self.run = lo + starts[lo + 1..hi].partition_point(|&s| s <= doc);
+        }
+        self.table.run_record.get(self.run).copied()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tantivy::Index;
+
+    use super::*;
+    use crate::search::schema::{build_schema, product_docs};
+    use crate::search::text::{LINES_TOKENIZER, LinesTokenizer};
+    use crate::search::{ProductDoc, TableDoc};
+
+    #[test]
+    fn runs_agree_with_the_columns_for_any_stride() {
+        let (schema, fields) = build_schema();
+        let index = Index::create_in_ram(schema);
+        index.tokenizers().register(
+            LINES_TOKENIZER,
+            tantivy::tokenizer::TextAnalyzer::from(LinesTokenizer::default()),
+        );
+        let mut w = index.writer_with_num_threads(1, 50_000_000).unwrap();
+        for i in 0..300u128 {
+            let p = ProductDoc {
+                id: uuid::Uuid::from_u128(i + 1),
+                slug: format!("p{i}"),
+                name: format!("p{i}"),
+                description: String::new(),
+                domain: format!("d{}", i % 7),
+                classification: "internal".into(),
+                tags: (0..(i % 3)).map(|t| format!("t{}", (i + t) % 5)).collect(),
+                owner_team: format!("team{}", i % 4),
+                environment: "Production".into(),
+                is_draft: false,
+                stewards: vec![],
+                tables: (0..(i % 4) as usize)
+                    .map(|t| TableDoc {
+                        id: uuid::Uuid::from_u128(10_000 + i * 10 + t as u128),
+                        database: "db".into(),
+                        name: format!("t{t}"),
+                        description: String::new(),
+                        columns: vec![],
+                    })
+                    .collect(),
+            };
+            for d in product_docs(&fields, &p) {
+                w.add_document(d).unwrap();
+            }
+        }
+        w.commit().unwrap();
+        let searcher = index.reader().unwrap().searcher();
+        let seg = searcher.segment_reader(0);
+        let table = FacetTable::build(seg).unwrap();
+        let combo = seg.fast_fields().str(COMBO_FIELD).unwrap().unwrap();
+        for stride in [1, 2, 3, 17, 64, 200] {
+            let mut cursor = table.cursor();
+            for doc in (0..seg.max_doc()).step_by(stride) {
+                let c = table.combo(cursor.record(doc).unwrap()).unwrap();
+                assert_eq!(Some(c.single), table.combo_at(doc).map(|c| c.single));
+                let mut expected = String::new();
+                combo
+                    .ord_to_str(combo.ords().first(doc).unwrap(), &mut expected)
+                    .unwrap();
+                let got: Vec<&str> = COMBO_FACETS
+                    .iter()
+                    .zip(c.single)
+                    .map(|(&f, &id)| table.values[f][id as usize].as_str())
+                    .collect();
+                assert_eq!(got.join(COMBO_SEP), expected);
+                let tags: Vec<&str> = c
+                    .tags
+                    .iter()
+                    .map(|&t| table.values[TAG_FACET][t as usize].as_str())
+                    .collect();
+                let col = seg.fast_fields().str(TAG_FIELD).unwrap().unwrap();
+                let mut want = Vec::new();
+                for o in col.ords().values_for_doc(doc) {
+                    let mut v = String::new();
+                    col.ord_to_str(o, &mut v).unwrap();
+                    want.push(v);
+                }
+                assert_eq!(tags, want);
+            }
         }
     }
 }

@@ -8,10 +8,11 @@
 //! Counts come from a scan of the matching documents that stops after [`COUNT_LIMIT`]
 //! matches; each scanned document's facet values are read from the segment's in-memory
 //! [`FacetTable`](super::facet_table::FacetTable) as small integers and only turned into
-//! strings once per segment. Facet `f` is counted
-//! over the text and the filters of the *other* facets, so a selected value does not hide
-//! its siblings: one scan with every filter (total, and the unfiltered facets), plus one
-//! scan per filtered facet.
+//! strings once per segment. Facet `f` is counted over the text and the filters of the
+//! *other* facets, so a selected value does not hide its siblings. With one filtered facet
+//! a single scan of the text matches counts both sets ([`Split`]); otherwise (or when that
+//! scan hits the cap) there is one scan with every filter (total, unfiltered facets) plus
+//! one per filtered facet.
 
 use std::collections::HashMap;
 
@@ -20,6 +21,7 @@ use tantivy::schema::IndexRecordOption;
 use tantivy::{COLLECT_BLOCK_BUFFER_LEN, DocId, DocSet, Term};
 
 use super::conjunction::TermConjunction;
+use super::facet_table::FacetTable;
 use super::query::conjunction;
 use super::schema::{COMBO_FACETS, FACET_FIELDS, FILTER_PREFIXES, Fields, TAG_FACET};
 use super::visibility::Ctx;
@@ -154,14 +156,77 @@ pub(crate) struct Counts {
     pub values: [HashMap<String, u64>; 6],
 }
 
-/// Scans the visible matches of `query` (up to [`COUNT_LIMIT`]), counting the values of the
-/// facets flagged in `count` and passing each match to `visit`.
+/// A second count taken during a scan: the matches that also pass the filter of one facet.
+pub(crate) struct Split<'s> {
+    pub facet: usize,
+    /// Accepted values (OR).
+    pub values: &'s [String],
+    /// Facets to count over the passing matches.
+    pub count: [bool; 6],
+}
+
+/// Counts of one set of matches within a segment, before expansion.
+#[derive(Default)]
+struct Tally {
+    /// (combination record, matches): consecutive matches mostly share a combination, so
+    /// this stays short and nothing proportional to the segment is allocated.
+    combos: Vec<(u32, u32)>,
+}
+
+impl Tally {
+    #[inline]
+    fn add(&mut self, record: u32) {
+        match self.combos.last_mut() {
+            Some((last, n)) if *last == record => *n += 1,
+            _ => self.combos.push((record, 1)),
+        }
+    }
+
+    /// Adds the per-value counts of the facets in `count` to `out`.
+    fn expand(&self, table: &FacetTable, count: [bool; 6], out: &mut Counts) {
+        let mut seg_counts: [Vec<u32>; 6] = std::array::from_fn(|i| {
+            if count[i] {
+                vec![0; table.values[i].len()]
+            } else {
+                Vec::new()
+            }
+        });
+        for &(c, n) in &self.combos {
+            let Some(combo) = table.combo(c) else {
+                continue;
+            };
+            for (k, &id) in combo.single.iter().enumerate() {
+                if let Some(c) = seg_counts[COMBO_FACETS[k]].get_mut(id as usize) {
+                    *c += n;
+                }
+            }
+            for &id in combo.tags {
+                if let Some(c) = seg_counts[TAG_FACET].get_mut(id as usize) {
+                    *c += n;
+                }
+            }
+        }
+        for (i, counts) in seg_counts.iter().enumerate() {
+            for (id, &c) in counts.iter().enumerate() {
+                if let Some(value) = table.values[i].get(id).filter(|v| c > 0 && !v.is_empty()) {
+                    *out.values[i].entry(value.clone()).or_default() += u64::from(c);
+                }
+            }
+        }
+    }
+}
+
+/// Scans the visible matches of `clauses` (up to [`COUNT_LIMIT`]), counting the values of
+/// the facets flagged in `count`. With a `split`, also counts (for `split.count`) the
+/// matches passing the split filter, and only those are passed to `visit`; otherwise every
+/// match is. The split counts are complete only if the scan is not capped.
 pub(crate) fn scan(
     ctx: &Ctx<'_>,
     clauses: &[Clause],
     count: [bool; 6],
+    split: Option<&Split<'_>>,
     mut visit: impl FnMut(u32, DocId),
-) -> anyhow::Result<Counts> {
+) -> anyhow::Result<(Counts, Counts)> {
     let terms: Option<Vec<Term>> = clauses
         .iter()
         .map(|c| match c {
@@ -176,9 +241,9 @@ pub(crate) fn scan(
         }
     };
     let mut out = Counts::default();
+    let mut passed = Counts::default();
     let mut buf = [0 as DocId; COLLECT_BLOCK_BUFFER_LEN];
     let mut batch: Vec<DocId> = Vec::with_capacity(128);
-    let mut docs: Vec<DocId> = Vec::with_capacity(128);
     for (seg_ord, seg) in ctx.searcher.segment_readers().iter().enumerate() {
         let mut matches = match (&terms, &weight) {
             (Some(terms), _) => {
@@ -188,70 +253,73 @@ pub(crate) fn scan(
             (None, None) => Matches::Nothing,
         };
         let table = ctx.cache.facet_table(seg)?;
-        let mut seg_counts: [Vec<u32>; 6] = std::array::from_fn(|i| {
-            if count[i] {
-                vec![0; table.values[i].len()]
-            } else {
-                Vec::new()
-            }
+        let accepted: Vec<u32> = split.map_or_else(Vec::new, |sp| {
+            table.values[sp.facet]
+                .iter()
+                .enumerate()
+                .filter(|(_, v)| sp.values.contains(v))
+                .map(|(id, _)| id as u32)
+                .collect()
         });
-        let combo_mask: [bool; 5] = std::array::from_fn(|k| count[COMBO_FACETS[k]]);
-        let count_combo = combo_mask.iter().any(|&b| b);
+        let need_record = split.is_some() || count.iter().any(|&c| c);
+        let (mut all, mut pass) = (Tally::default(), Tally::default());
+        // The split test depends only on the combination: remember the last answer.
+        let mut last: Option<(u32, bool)> = None;
+        let mut runs = table.cursor();
         let alive = seg.alive_bitset();
-        loop {
+        'batches: loop {
             let more = matches.next_batch(&mut batch, &mut buf);
-            docs.clear();
             for &doc in &batch {
                 if alive.is_some_and(|a| a.is_deleted(doc)) || ctx.is_hidden(seg_ord, doc) {
                     continue;
                 }
                 if out.matched == COUNT_LIMIT {
                     out.capped = true;
-                    break;
+                    break 'batches;
                 }
                 out.matched += 1;
-                docs.push(doc);
-            }
-            for &doc in &docs {
-                if count_combo && let Some(row) = table.combo(doc) {
-                    for (k, &id) in row.iter().enumerate() {
-                        if combo_mask[k] {
-                            bump(&mut seg_counts[COMBO_FACETS[k]], id);
+                let record = if need_record { runs.record(doc) } else { None };
+                if let Some(r) = record {
+                    all.add(r);
+                }
+                let passes = match (split, record) {
+                    (None, _) => true,
+                    (Some(_), None) => false,
+                    (Some(sp), Some(r)) => match last {
+                        Some((lr, p)) if lr == r => p,
+                        _ => {
+                            let p = table
+                                .combo(r)
+                                .is_some_and(|c| c.has_any(sp.facet, &accepted));
+                            last = Some((r, p));
+                            p
+                        }
+                    },
+                };
+                if passes {
+                    if split.is_some() {
+                        passed.matched += 1;
+                        if let Some(r) = record {
+                            pass.add(r);
                         }
                     }
-                }
-                if count[TAG_FACET] {
-                    for &id in table.tags(doc) {
-                        bump(&mut seg_counts[TAG_FACET], id);
-                    }
+                    visit(seg_ord as u32, doc);
                 }
             }
-            for &doc in &docs {
-                visit(seg_ord as u32, doc);
-            }
-            if out.capped || !more {
+            if !more {
                 break;
             }
         }
-        for (i, counts) in seg_counts.iter().enumerate() {
-            for (id, &c) in counts.iter().enumerate() {
-                if let Some(value) = table.values[i].get(id).filter(|v| c > 0 && !v.is_empty()) {
-                    *out.values[i].entry(value.clone()).or_default() += u64::from(c);
-                }
-            }
+        all.expand(&table, count, &mut out);
+        if let Some(sp) = split {
+            pass.expand(&table, sp.count, &mut passed);
         }
         if out.capped {
             break;
         }
     }
-    Ok(out)
-}
-
-#[inline]
-fn bump(counts: &mut [u32], id: u32) {
-    if let Some(c) = counts.get_mut(id as usize) {
-        *c += 1;
-    }
+    passed.capped = out.capped;
+    Ok((out, passed))
 }
 
 /// Turns the counts of facet `i` into its output: most frequent values first (ties by

@@ -209,8 +209,11 @@ pub(crate) fn run(
     let text_clauses = || -> Vec<Clause> { plan.terms.iter().cloned().map(Clause::Term).collect() };
     let browsing = plan.terms.is_empty();
 
-    // Counts: one scan with every filter (total, unfiltered facets, and for browsing the
-    // candidates), then one per filtered facet without its own filter.
+    // Counts. Facet `f` is counted over the text and the *other* facets' filters.
+    // * One filtered facet (the common case): scan the text matches once, counting `f`
+    //   over all of them and everything else over those passing `f`'s filter. If that
+    //   scan hits the cap, the passing subset may be incomplete: rescan with the filter.
+    // * Otherwise: one scan with every filter, plus one per filtered facet without its own.
     let mut main_clauses = text_clauses();
     main_clauses.extend(spec.clauses(fields, None));
     let main_query = conjunction(&main_clauses);
@@ -218,24 +221,57 @@ pub(crate) fn run(
     for i in spec.active() {
         count_mask[i] = false;
     }
+    let active: Vec<usize> = spec.active().collect();
     let mut visited = Vec::new();
-    let main = facets::scan(&ctx, &main_clauses, count_mask, |seg, doc| {
-        if browsing {
-            visited.push((seg, doc));
+    let mut per_facet: [Option<facets::Counts>; 6] = Default::default();
+    let mut main = None;
+    if let [f] = active[..] {
+        let mut only = [false; 6];
+        only[f] = true;
+        let split = facets::Split {
+            facet: f,
+            values: &spec.values[f],
+            count: count_mask,
+        };
+        let (all, passed) = facets::scan(&ctx, &text_clauses(), only, Some(&split), |seg, doc| {
+            if browsing {
+                visited.push((seg, doc));
+            }
+        })?;
+        if !all.capped {
+            main = Some(passed);
         }
-    })?;
+        per_facet[f] = Some(all);
+    }
+    let main = match main {
+        Some(m) => m,
+        None => {
+            visited.clear();
+            facets::scan(&ctx, &main_clauses, count_mask, None, |seg, doc| {
+                if browsing {
+                    visited.push((seg, doc));
+                }
+            })?
+            .0
+        }
+    };
     let mut facet_list = Vec::with_capacity(6);
     for i in 0..6 {
         if count_mask[i] {
             facet_list.push(facets::facet(i, &main, &spec));
-        } else {
-            let mut clauses = text_clauses();
-            clauses.extend(spec.clauses(fields, Some(i)));
-            let mut only = [false; 6];
-            only[i] = true;
-            let counts = facets::scan(&ctx, &clauses, only, |_, _| {})?;
-            facet_list.push(facets::facet(i, &counts, &spec));
+            continue;
         }
+        let counts = match per_facet[i].take() {
+            Some(c) => c,
+            None => {
+                let mut clauses = text_clauses();
+                clauses.extend(spec.clauses(fields, Some(i)));
+                let mut only = [false; 6];
+                only[i] = true;
+                facets::scan(&ctx, &clauses, only, None, |_, _| {})?.0
+            }
+        };
+        facet_list.push(facets::facet(i, &counts, &spec));
     }
 
     // Hits: `limit + 1` tell whether there is a next page.

@@ -131,6 +131,25 @@ fn facets_count_matches_of_text_and_other_filters() {
     assert_eq!(count_of(&page, "tag", "pii"), Some(5));
     assert_eq!(count_of(&page, "kind", "product"), Some(4));
 
+    // One filtered facet (counted in a single scan): its own counts ignore the filter,
+    // the others honour it.
+    let mut one = q("");
+    one.filters.domain = vec!["Marketing".into()];
+    let page = idx.search(&one).unwrap();
+    assert_eq!(page.total, 3);
+    assert!(page.hits.iter().all(|h| h.domain == "Marketing"));
+    assert_eq!(count_of(&page, "domain", "Sales"), Some(3));
+    assert_eq!(count_of(&page, "domain", "Finance"), Some(2));
+    assert_eq!(count_of(&page, "kind", "table"), Some(2));
+    assert_eq!(count_of(&page, "tag", "gold"), Some(3));
+    assert_eq!(count_of(&page, "owner_team", "team-f"), None);
+    let mut one_text = q("customer");
+    one_text.filters.kind = vec!["table".into()];
+    let page = idx.search(&one_text).unwrap();
+    assert_eq!(page.total, 2);
+    assert_eq!(count_of(&page, "kind", "product"), Some(1));
+    assert_eq!(count_of(&page, "domain", "Marketing"), Some(2));
+
     let mut filtered = q("");
     filtered.filters.domain = vec!["Marketing".into()];
     filtered.filters.kind = vec!["table".into()];
