@@ -8,10 +8,14 @@
 #   package on a free loopback port (installing the package if needed) and stops it after.
 # - Cargo's target directory: $CARGO_TARGET_DIR, else ~/.cache/wharf-target (outside the
 #   clone, so fresh clones reuse earlier builds); works from empty too.
-# - Python: a venv at ~/.cache/wharf-venv with moto[server] (tests/aws/requirements.txt),
-#   reinstalled when the requirements change.
-# - npm: `npm ci` in tests/ for the test identity provider (oidc-provider), installing
-#   Debian's nodejs and npm first if node is missing.
+# - Python: a venv at ~/.cache/wharf-venv (WHARF_VENV) with moto[server] and schemathesis
+#   (tests/aws/requirements.txt), reinstalled when the requirements change.
+# - curl and jq (Debian's) for the README's curl journey, which a test runs as written.
+# - npm: `npm ci` in tests/ for the test identity provider (oidc-provider) and the browser
+#   journeys (playwright-core, axe-core), installing Debian's nodejs and npm first if node
+#   is missing.
+# - Chromium: Debian's `chromium` at /usr/bin/chromium for the browser journeys, installed
+#   when missing; screenshots land in tests/artifacts/screenshots/.
 # - Runs: cargo fmt --check, cargo clippy -D warnings, the whole workspace's tests.
 set -euo pipefail
 
@@ -89,6 +93,12 @@ psql "$WHARF_TEST_DATABASE_URL" -tAc "SELECT datname FROM pg_database WHERE datn
     [[ -n "$name" ]] && psql "$WHARF_TEST_DATABASE_URL" -qc "DROP DATABASE IF EXISTS $name WITH (FORCE)" >/dev/null
   done
 
+log "curl and jq for the README's curl journey (tests/tests/readme.rs)"
+for tool in curl jq; do
+  command -v "$tool" >/dev/null || apt_install "$tool"
+done
+echo "curl and jq are here"
+
 log "npm packages for the end-to-end tests"
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   log "installing Debian's nodejs and npm"
@@ -96,13 +106,20 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
 fi
 (cd tests && npm ci --no-audit --no-fund --loglevel=error)
 
-log "Python packages for the AWS stand-in (moto, tests/aws/requirements.txt)"
+log "Chromium for the browser journeys (tests/browser, driven by playwright-core)"
+if [[ ! -x /usr/bin/chromium ]]; then
+  log "installing Debian's chromium"
+  apt_install chromium fonts-dejavu-core
+fi
+/usr/bin/chromium --version 2>/dev/null || die "/usr/bin/chromium does not run"
+
+log "Python packages: moto (the AWS stand-in) and schemathesis (tests/aws/requirements.txt)"
 venv="${WHARF_VENV:-$HOME/.cache/wharf-venv}"
 command -v python3 >/dev/null || apt_install python3
 # Key on the requirements and the interpreter: a venv is tied to the python that made it.
 want="$( { cat tests/aws/requirements.txt; python3 -c 'import sys; print(sys.executable, sys.version)'; } | sha256sum | cut -d' ' -f1)"
 have="$(cat "$venv/.wharf-requirements.sha256" 2>/dev/null || true)"
-if [[ -x "$venv/bin/python" && "$have" == "$want" ]] && "$venv/bin/python" -c 'import moto' 2>/dev/null; then
+if [[ -x "$venv/bin/python" && "$have" == "$want" ]] && "$venv/bin/python" -c 'import moto, schemathesis' 2>/dev/null; then
   echo "venv $venv is up to date"
 else
   [[ -e "$venv" ]] && { echo "venv $venv is stale or broken: rebuilding it"; rm -rf "$venv"; }

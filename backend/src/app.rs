@@ -39,6 +39,10 @@ pub struct App {
     /// Wakes the indexer after a local write, so edits are searchable at once.
     pub index_wake: Arc<tokio::sync::Notify>,
     pub jobs: JobQueue,
+    /// Tails the outbox for live streams and the relay scheduler.
+    pub events: crate::events::Hub,
+    /// Hands outbox events to DynamoDB, webhooks and notifications.
+    pub relay: Arc<crate::events::Relay>,
     pub metrics: Metrics,
     pub assets: assets::Assets,
 }
@@ -57,8 +61,14 @@ impl App {
             )?),
             None => None,
         };
+        let relay = Arc::new(crate::events::Relay::new(
+            store.clone(),
+            crate::events::sinks(&config, &store),
+        ));
         Ok(Self {
             jobs: JobQueue::new(store.clone()),
+            events: crate::events::Hub::default(),
+            relay,
             oidc,
             access_tokens: AccessTokenCache::default(),
             drivers: crate::grants::Drivers::new(
@@ -79,6 +89,7 @@ impl App {
     /// Ask the indexer to pick up what was just written.
     pub fn reindex(&self) {
         self.index_wake.notify_one();
+        self.events.wake();
     }
 
     /// The indexer for this app's store and index.
@@ -105,7 +116,10 @@ impl Deref for AppState {
 /// The one route table, grouped by who may call it. Each handler still asks the policy
 /// about the thing it touches; the groups only turn visitors away early.
 pub fn router(state: AppState) -> Router {
-    use axum::routing::{delete, post};
+    use axum::routing::post;
+
+    let (api_routes, api_doc) = api::router().split_for_parts();
+    let api_doc = Arc::new(api::docs::finish(api_doc));
 
     let public = Router::new()
         .route("/", get(pages::home))
@@ -115,7 +129,10 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
-        .route("/static/{*path}", get(assets::serve_static));
+        .route("/static/{*path}", get(assets::serve_static))
+        .route("/api/openapi.json", get(api::docs::openapi_json))
+        .route("/api/docs", get(pages::api_reference))
+        .layer(axum::Extension(api_doc));
 
     let signed_in = Router::new()
         .route("/requests", get(pages::requests))
@@ -129,6 +146,13 @@ pub fn router(state: AppState) -> Router {
         .route("/requests/{id}", get(pages::request_page))
         .route("/requests/{id}/status", get(pages::request_status))
         .route("/requests/{id}/{action}", post(pages::decide))
+        .route("/requests/{id}/extensions", post(pages::ask_extension))
+        .route(
+            "/requests/{id}/extensions/{extension}/{action}",
+            post(pages::decide_extension),
+        )
+        .route("/grants", get(pages::grants))
+        .route("/grants/{id}/verify", post(pages::verify_grant))
         .route("/products/{slug}/request", post(pages::request_access))
         .route(
             "/products/new",
@@ -146,76 +170,16 @@ pub fn router(state: AppState) -> Router {
         .route("/account/tokens", post(pages::create_token))
         .route("/account/tokens/{id}/revoke", post(pages::revoke_token))
         .route("/auth/logout", post(pages::sign_out))
-        .route("/api/v1/me", get(api::me::get_me))
+        .route("/notifications", get(pages::notifications))
+        .route("/notifications/read", post(pages::read_notifications))
         .route(
-            "/api/v1/tokens",
-            get(api::tokens::list_tokens).post(api::tokens::create_token),
+            "/webhooks",
+            get(pages::webhooks_page).post(pages::create_webhook),
         )
-        .route("/api/v1/tokens/{id}", delete(api::tokens::delete_token))
-        .route(
-            "/api/v1/domains",
-            get(api::domains::list_domains).post(api::domains::create_domain),
-        )
-        .route(
-            "/api/v1/environments",
-            get(api::environments::list_environments).post(api::environments::create_environment),
-        )
-        .route(
-            "/api/v1/environments/{slug}/principals",
-            get(api::environments::list_principals).post(api::environments::create_principal),
-        )
-        .route(
-            "/api/v1/environments/{slug}/principals/{id}",
-            delete(api::environments::delete_principal),
-        )
-        .route(
-            "/api/v1/environments/{slug}/glue/databases",
-            get(api::environments::glue_databases),
-        )
-        .route(
-            "/api/v1/environments/{slug}/glue/databases/{database}/tables",
-            get(api::environments::glue_tables),
-        )
-        .route(
-            "/api/v1/products",
-            get(api::products::list_products).post(api::products::create_product),
-        )
-        .route(
-            "/api/v1/products/{slug}",
-            get(api::products::get_product).put(api::products::update_product),
-        )
-        .route(
-            "/api/v1/products/{slug}/publish",
-            post(api::products::publish_product),
-        )
-        .route(
-            "/api/v1/products/{slug}/deprecate",
-            post(api::products::deprecate_product),
-        )
-        .route(
-            "/api/v1/products/{slug}/assets",
-            get(api::products::list_assets).post(api::products::create_assets),
-        )
-        .route(
-            "/api/v1/products/{slug}/sync",
-            post(api::products::sync_product),
-        )
-        .route(
-            "/api/v1/products/{slug}/history",
-            get(api::products::product_history),
-        )
-        .route(
-            "/api/v1/access-requests",
-            get(api::requests::list_requests).post(api::requests::create_request),
-        )
-        .route(
-            "/api/v1/access-requests/{id}",
-            get(api::requests::get_request),
-        )
-        .route(
-            "/api/v1/access-requests/{id}/{action}",
-            post(api::requests::decide),
-        )
+        .route("/webhooks/{id}", get(pages::webhook_page))
+        .route("/webhooks/{id}/{action}", post(pages::webhook_action))
+        // Every /api/v1 route, each with its OpenAPI description (see `api::router`).
+        .merge(api_routes)
         .route_layer(axum::middleware::from_fn(require_user));
 
     let public = public.merge(signed_in);
@@ -232,6 +196,10 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             middleware::html_errors,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            pages::flash::layer,
+        ))
         .layer(RequestBodyLimitLayer::new(state.config.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
@@ -246,6 +214,7 @@ pub fn router(state: AppState) -> Router {
     }
     router
         .layer(CatchPanicLayer::new())
+        .layer(axum::middleware::from_fn(middleware::api_problems))
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))

@@ -45,6 +45,12 @@ pub struct Config {
     pub admin_group: String,
     pub aws_endpoint_url: Option<String>,
     pub events_dynamodb_table: Option<String>,
+    /// Create the events table (with streams on) at start-up when it is missing.
+    pub events_dynamodb_create: bool,
+    /// Deliver webhooks to link-local addresses (169.254.0.0/16, where metadata lives).
+    pub webhook_allow_link_local: bool,
+    /// Pause a webhook subscription after this many failed attempts in a row.
+    pub webhook_pause_after: i32,
 }
 
 /// The identity provider; absent means the development sign-in may be offered.
@@ -159,6 +165,9 @@ struct RawConfig {
     admin_group: Option<String>,
     aws_endpoint_url: Option<String>,
     events_dynamodb_table: Option<String>,
+    events_dynamodb_create: Option<Flag>,
+    webhook_allow_link_local: Option<Flag>,
+    webhook_pause_after: Option<Number>,
 }
 
 /// A number written either as a TOML integer or (from the environment) as a string.
@@ -367,6 +376,20 @@ impl RawConfig {
             admin_group: self.admin_group.unwrap_or_else(|| "wharf-admins".into()),
             aws_endpoint_url,
             events_dynamodb_table: self.events_dynamodb_table.filter(|t| !t.is_empty()),
+            events_dynamodb_create: match self.events_dynamodb_create {
+                Some(flag) => flag.get("events_dynamodb_create")?,
+                None => false,
+            },
+            webhook_allow_link_local: match self.webhook_allow_link_local {
+                Some(flag) => flag.get("webhook_allow_link_local")?,
+                None => false,
+            },
+            webhook_pause_after: match self.webhook_pause_after {
+                Some(n) => {
+                    i32::try_from(n.get("webhook_pause_after")?.clamp(1, 1000)).unwrap_or(10)
+                }
+                None => 10,
+            },
         })
     }
 }

@@ -9,6 +9,7 @@ pub mod catalog_sources;
 pub mod config;
 pub mod demo;
 pub mod domain;
+pub mod events;
 pub mod grants;
 pub mod http;
 pub mod indexer;

@@ -148,6 +148,7 @@ pub async fn serve(config: Config, seed_demo: bool) -> anyhow::Result<()> {
             stopped.clone(),
         ))
     });
+    let events = spawn_event_delivery(&app, &stopped);
     let expiry = tokio::spawn(crate::grants::jobs::expire_due(
         app.clone(),
         EXPIRY_CHECK,
@@ -181,6 +182,9 @@ pub async fn serve(config: Config, seed_demo: bool) -> anyhow::Result<()> {
     }
     let _ = expiry.await;
     let _ = indexing.await;
+    for task in events {
+        let _ = task.await;
+    }
     if let Some(scheduler) = scheduler {
         let _ = scheduler.await;
     }
@@ -199,12 +203,47 @@ pub async fn work(config: Config) -> anyhow::Result<()> {
         Arc::new(crate::search::CatalogIndex::in_memory()?),
     )?));
     let (stop, stopped) = watch::channel(false);
-    let worker = tokio::spawn(worker_for(&app).run(stopped));
+    let worker = tokio::spawn(worker_for(&app).run(stopped.clone()));
+    let dispatcher = tokio::spawn(webhook_dispatcher(&app).run(stopped));
     shutdown_signal().await;
     let _ = stop.send(true);
     let _ = worker.await;
+    let _ = dispatcher.await;
     store.close().await;
     Ok(())
+}
+
+/// The outbox tail, the relay's scheduler, the webhook dispatcher and expiry warnings.
+pub fn spawn_event_delivery(
+    app: &AppState,
+    stopped: &watch::Receiver<bool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let written = app.events.subscribe();
+    vec![
+        tokio::spawn(app.events.clone().run(app.store.clone(), stopped.clone())),
+        tokio::spawn(crate::events::schedule_relay(
+            app.relay.clone(),
+            app.store.clone(),
+            app.jobs.clone(),
+            written,
+            stopped.clone(),
+        )),
+        tokio::spawn(webhook_dispatcher(app).run(stopped.clone())),
+        tokio::spawn(crate::events::warn_expiring(
+            app.store.clone(),
+            EXPIRY_CHECK,
+            stopped.clone(),
+        )),
+    ]
+}
+
+fn webhook_dispatcher(app: &AppState) -> Arc<crate::events::webhooks::Dispatcher> {
+    Arc::new(crate::events::webhooks::Dispatcher::new(
+        app.store.clone(),
+        app.config.public_url.clone(),
+        app.config.webhook_pause_after,
+        app.config.webhook_allow_link_local,
+    ))
 }
 
 /// A worker with every job kind Wharf knows.
@@ -224,6 +263,10 @@ pub fn worker_for(app: &AppState) -> Worker {
         .with_handler(GRANT_JOB, Arc::new(GrantJob(app.clone())))
         .with_handler(REVOKE_JOB, Arc::new(RevokeJob(app.clone())))
         .with_handler(VERIFY_JOB, Arc::new(VerifyJob(app.clone())))
+        .with_handler(
+            crate::events::RELAY_JOB,
+            Arc::new(crate::events::RelayJob(app.relay.clone())),
+        )
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM (container stop).

@@ -146,6 +146,24 @@ impl Wharf {
     /// A personal API token for a demo user (through the development sign-in).
     pub async fn api_token(&self, login: &str) -> String {
         let client = self.dev_client(login).await;
+        self.token_for(&client).await
+    }
+
+    /// A personal API token for `login`, signing in through the IdP's login form.
+    pub async fn idp_api_token(&self, login: &str) -> String {
+        let client = browser();
+        let journey = follow(&client, &format!("{}/auth/login", self.base_url), login).await;
+        assert_eq!(
+            journey.last.status(),
+            200,
+            "signed in: {:?}",
+            journey.visited
+        );
+        self.token_for(&client).await
+    }
+
+    /// A personal API token created by a signed-in browser client.
+    async fn token_for(&self, client: &reqwest::Client) -> String {
         let page = client
             .get(format!("{}/account", self.base_url))
             .send()
@@ -252,6 +270,64 @@ impl PgDatabase {
         .await
         .unwrap();
     }
+}
+
+/// Which database a Wharf under test keeps its state in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// The embedded default: a file in the data directory.
+    Sqlite,
+    /// A fresh database on the server at `WHARF_TEST_DATABASE_URL`.
+    Postgres,
+}
+
+/// The database of one test: SQLite's default file, or a PostgreSQL database made for it.
+pub struct TestDatabase {
+    pg: Option<PgDatabase>,
+}
+
+impl TestDatabase {
+    pub async fn new(backend: Backend) -> Self {
+        Self {
+            pg: match backend {
+                Backend::Sqlite => None,
+                Backend::Postgres => Some(PgDatabase::create().await),
+            },
+        }
+    }
+
+    /// The settings that point `wharf serve` and `wharf worker` at it.
+    pub fn env(&self) -> Vec<(&'static str, &str)> {
+        match &self.pg {
+            Some(pg) => vec![("WHARF_DATABASE_URL", pg.url.as_str())],
+            None => Vec::new(),
+        }
+    }
+
+    /// Drop the PostgreSQL database (after the processes using it stopped).
+    pub async fn drop(self) {
+        if let Some(pg) = self.pg {
+            pg.drop().await;
+        }
+    }
+}
+
+/// Run an `async fn(Backend)` test on SQLite and on PostgreSQL: `both_databases!(name);`
+/// makes `name::sqlite` and `name::postgres`.
+#[macro_export]
+macro_rules! both_databases {
+    ($($test:ident),* $(,)?) => {$(
+        mod $test {
+            #[tokio::test]
+            async fn sqlite() {
+                super::$test($crate::Backend::Sqlite).await;
+            }
+            #[tokio::test]
+            async fn postgres() {
+                super::$test($crate::Backend::Postgres).await;
+            }
+        }
+    )*};
 }
 
 /// The stderr of a finished command, which must be exactly one line.

@@ -75,6 +75,34 @@ impl Moto {
         aws_sdk_glue::Client::new(&self.sdk_config().await)
     }
 
+    pub async fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
+        aws_sdk_dynamodb::Client::new(&self.sdk_config().await)
+    }
+
+    /// Every item of a DynamoDB table, all pages.
+    pub async fn scan_all(
+        &self,
+        table: &str,
+    ) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+        let client = self.dynamodb().await;
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let page = client
+                .scan()
+                .table_name(table)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .expect("scan the table");
+            items.extend(page.items.unwrap_or_default());
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                return items;
+            }
+        }
+    }
+
     pub async fn lakeformation(&self) -> aws_sdk_lakeformation::Client {
         aws_sdk_lakeformation::Client::new(&self.sdk_config().await)
     }

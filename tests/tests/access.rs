@@ -5,8 +5,8 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_glue::types::{Column, DatabaseInput, StorageDescriptor, TableInput};
 use serde_json::{Value, json};
-use wharf_e2e::Wharf;
 use wharf_e2e::moto::Moto;
+use wharf_e2e::{Backend, TestDatabase, Wharf, both_databases};
 
 const ANALYTICS_ROLE: &str = "arn:aws:iam::123456789012:role/analytics";
 
@@ -65,17 +65,16 @@ async fn wait_for(wharf: &Wharf, token: &str, id: &str, status: &str) -> Value {
     }
 }
 
-#[tokio::test]
-async fn a_request_is_granted_in_lake_formation_and_revoked_again() {
+both_databases!(a_request_is_granted_in_lake_formation_and_revoked_again);
+
+async fn a_request_is_granted_in_lake_formation_and_revoked_again(backend: Backend) {
     let moto = Moto::start().await;
     glue_tables(&moto).await;
     let dir = tempfile::tempdir().unwrap();
-    let wharf = Wharf::start(
-        dir.path(),
-        &[],
-        &[("WHARF_AWS_ENDPOINT_URL", moto.url.as_str())],
-    )
-    .await;
+    let db = TestDatabase::new(backend).await;
+    let mut env = db.env();
+    env.push(("WHARF_AWS_ENDPOINT_URL", moto.url.as_str()));
+    let wharf = Wharf::start(dir.path(), &[], &env).await;
     let (root, omar, ana) = (
         wharf.api_token("root").await,
         wharf.api_token("omar").await,
@@ -256,6 +255,44 @@ async fn a_request_is_granted_in_lake_formation_and_revoked_again() {
         orders["health_detail"],
         "SELECT missing on table sales.orders"
     );
+    // The grants page's API answers "why does this role have access", and checks one grant.
+    let held: Value = wharf
+        .api(
+            "GET",
+            &format!("/api/v1/grants?principal={ANALYTICS_ROLE}"),
+            &ana,
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let held = held.as_array().unwrap().clone();
+    assert_eq!(held.len(), 2, "{held:?}");
+    let orders_grant = held.iter().find(|g| g["table"] == "orders").unwrap();
+    assert_eq!(orders_grant["driver"], "lakeformation");
+    assert_eq!(orders_grant["request_id"], id.as_str());
+    assert_eq!(orders_grant["approver"]["name"], "Omar Owner");
+    let checked: Value = wharf
+        .api(
+            "POST",
+            &format!(
+                "/api/v1/grants/{}/verify",
+                orders_grant["id"].as_str().unwrap()
+            ),
+            &ana,
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(checked["health"], "unhealthy", "{checked}");
+    assert_eq!(
+        checked["health_detail"],
+        "SELECT missing on table sales.orders"
+    );
+
     let refused = wharf
         .api(
             "POST",
@@ -285,6 +322,32 @@ async fn a_request_is_granted_in_lake_formation_and_revoked_again() {
         "{restored}"
     );
 
+    // Every Lake Formation change is in the audit log with its AWS request id.
+    let audit: Value = wharf
+        .api(
+            "GET",
+            &format!("/api/v1/audit?target_type=access_request&target_id={id}"),
+            &ana,
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let grants_calls: Vec<&Value> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "aws.BatchGrantPermissions")
+        .collect();
+    assert!(!grants_calls.is_empty(), "{audit}");
+    assert!(
+        grants_calls.iter().all(
+            |e| e["aws_request_id"].as_str().is_some_and(|r| !r.is_empty()) && e["error"].is_null()
+        ),
+        "{grants_calls:?}"
+    );
+
     let revoked = wharf
         .api(
             "POST",
@@ -302,6 +365,7 @@ async fn a_request_is_granted_in_lake_formation_and_revoked_again() {
         "only the shared database DESCRIBE stays"
     );
     assert!(wharf.stop());
+    db.drop().await;
 }
 
 async fn remove_select_on_orders(moto: &Moto) {

@@ -8,7 +8,7 @@ use aws_sdk_glue::types::{Column, DatabaseInput, StorageDescriptor, TableInput};
 use serde_json::{Value, json};
 use wharf_e2e::faults::{Fault, FaultProxy};
 use wharf_e2e::moto::Moto;
-use wharf_e2e::{Wharf, start_worker};
+use wharf_e2e::{Backend, TestDatabase, Wharf, both_databases, start_worker};
 
 const ROLE: &str = "arn:aws:iam::123456789012:role/analytics";
 
@@ -17,13 +17,14 @@ struct Stack {
     proxy: FaultProxy,
     wharf: Wharf,
     dir: tempfile::TempDir,
+    db: TestDatabase,
     omar: String,
     ana: String,
 }
 
 /// moto behind the fault proxy, Wharf pointed at the proxy, a published product and a
 /// role for analytics. `env` adds settings (e.g. no in-process worker).
-async fn stack(env: &[(&str, &str)]) -> Stack {
+async fn stack(backend: Backend, env: &[(&str, &str)]) -> Stack {
     let moto = Moto::start().await;
     let glue = moto.glue().await;
     glue.create_database()
@@ -55,7 +56,9 @@ async fn stack(env: &[(&str, &str)]) -> Stack {
         .unwrap();
     let proxy = FaultProxy::start(&moto.url).await;
     let dir = tempfile::tempdir().unwrap();
-    let mut all_env = vec![("WHARF_AWS_ENDPOINT_URL", proxy.url.as_str())];
+    let db = TestDatabase::new(backend).await;
+    let mut all_env = db.env();
+    all_env.push(("WHARF_AWS_ENDPOINT_URL", proxy.url.as_str()));
     all_env.extend_from_slice(env);
     let wharf = Wharf::start(dir.path(), &[], &all_env).await;
     let (root, omar, ana) = (
@@ -107,12 +110,19 @@ async fn stack(env: &[(&str, &str)]) -> Stack {
         proxy,
         wharf,
         dir,
+        db,
         omar,
         ana,
     }
 }
 
 impl Stack {
+    /// Stop Wharf (it must exit cleanly) and drop the test's database.
+    async fn finish(self) {
+        assert!(self.wharf.stop());
+        self.db.drop().await;
+    }
+
     async fn approved_request(&self) -> String {
         let principals: Value = self
             .wharf
@@ -194,9 +204,14 @@ fn one_grant_set() -> Vec<(String, Vec<String>)> {
     ]
 }
 
-#[tokio::test]
-async fn throttling_concurrent_modification_and_5xx_are_retried() {
-    let s = stack(&[]).await;
+both_databases!(
+    throttling_concurrent_modification_and_5xx_are_retried,
+    exhausted_retries_fail_with_the_message_and_a_retry_finishes_the_job,
+    a_worker_killed_mid_job_is_replaced_and_the_grant_is_applied_once,
+);
+
+async fn throttling_concurrent_modification_and_5xx_are_retried(backend: Backend) {
+    let s = stack(backend, &[]).await;
     s.proxy.inject("BatchGrantPermissions", Fault::Throttle, 2);
     s.proxy
         .inject("BatchGrantPermissions", Fault::ConcurrentModification, 1);
@@ -210,12 +225,11 @@ async fn throttling_concurrent_modification_and_5xx_are_retried() {
         "four faults, then success"
     );
     assert_eq!(s.held().await, one_grant_set(), "granted once");
-    assert!(s.wharf.stop());
+    s.finish().await;
 }
 
-#[tokio::test]
-async fn exhausted_retries_fail_with_the_message_and_a_retry_finishes_the_job() {
-    let s = stack(&[]).await;
+async fn exhausted_retries_fail_with_the_message_and_a_retry_finishes_the_job(backend: Backend) {
+    let s = stack(backend, &[]).await;
     s.proxy
         .inject("BatchGrantPermissions", Fault::Throttle, 1000);
     let id = s.approved_request().await;
@@ -226,6 +240,30 @@ async fn exhausted_retries_fail_with_the_message_and_a_retry_finishes_the_job() 
         "{error}"
     );
     assert!(s.held().await.is_empty(), "nothing granted");
+    let audit: Value = s
+        .wharf
+        .api(
+            "GET",
+            &format!("/api/v1/audit?target_type=access_request&target_id={id}"),
+            &s.omar,
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let failed_call = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "aws.BatchGrantPermissions")
+        .unwrap_or_else(|| panic!("the failed call is audited: {audit}"));
+    assert!(
+        failed_call["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("ThrottlingException")),
+        "{failed_call}"
+    );
 
     s.proxy.clear();
     let retried = s
@@ -240,17 +278,17 @@ async fn exhausted_retries_fail_with_the_message_and_a_retry_finishes_the_job() 
     assert_eq!(retried.status(), 200);
     s.wait_for(&id, "granted", Duration::from_secs(30)).await;
     assert_eq!(s.held().await, one_grant_set());
-    assert!(s.wharf.stop());
+    s.finish().await;
 }
 
-#[tokio::test]
-async fn a_worker_killed_mid_job_is_replaced_and_the_grant_is_applied_once() {
+async fn a_worker_killed_mid_job_is_replaced_and_the_grant_is_applied_once(backend: Backend) {
     let env = [
         ("WHARF_SERVE_WORKER", "false"),
         ("WHARF_JOB_LEASE_SECS", "2"),
     ];
-    let s = stack(&env).await;
-    let mut worker_env = vec![("WHARF_AWS_ENDPOINT_URL", s.proxy.url.as_str())];
+    let s = stack(backend, &env).await;
+    let mut worker_env = s.db.env();
+    worker_env.push(("WHARF_AWS_ENDPOINT_URL", s.proxy.url.as_str()));
     worker_env.extend_from_slice(&env);
     let mut doomed = start_worker(s.dir.path(), &worker_env);
     s.proxy.inject(
@@ -303,5 +341,5 @@ async fn a_worker_killed_mid_job_is_replaced_and_the_grant_is_applied_once() {
         .status()
         .unwrap();
     let _ = rescuer.wait();
-    assert!(s.wharf.stop());
+    s.finish().await;
 }

@@ -197,7 +197,7 @@ mod tests {
 }
 
 /// A request as people and the worker see it.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct AccessRequest {
     pub id: super::RequestId,
     pub product_id: super::ProductId,
@@ -221,7 +221,7 @@ pub struct AccessRequest {
 }
 
 /// One table of a request.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct RequestItem {
     pub id: uuid::Uuid,
     pub asset_id: super::AssetId,
@@ -241,7 +241,7 @@ pub struct RequestItem {
 }
 
 /// Who moved the request, how, when and why.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct Decision {
     pub actor: Option<super::PersonRef>,
     pub decision: String,

@@ -39,7 +39,7 @@ pub struct Session {
 }
 
 /// A personal API token as its owner sees it (never the secret itself).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ApiToken {
     pub id: uuid::Uuid,
     pub name: String,

@@ -63,11 +63,12 @@ pub struct AwsTarget {
 
 /// An IAM role (or account) registered to a team in an environment: the only kind of
 /// principal that can ever receive a grant.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ConsumerPrincipal {
     pub id: PrincipalId,
     pub environment_id: EnvironmentId,
     pub team: TeamName,
+    #[schema(value_type = String, example = "arn:aws:iam::123456789012:role/analytics")]
     pub arn: PrincipalArn,
     pub label: String,
     #[serde(with = "time::serde::rfc3339")]
@@ -127,7 +128,7 @@ pub struct ProductFields {
 }
 
 /// What a client sends to create or edit a product.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProductInput {
     pub slug: Option<String>,
@@ -218,7 +219,7 @@ impl ProductInput {
 }
 
 /// A person, as other people see them on a product.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct PersonRef {
     pub id: UserId,
     pub name: String,
@@ -226,7 +227,7 @@ pub struct PersonRef {
 }
 
 /// A data product with what its page and the policy need.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Product {
     pub id: ProductId,
     pub slug: Slug,
@@ -259,7 +260,7 @@ impl Product {
 }
 
 /// A column of a table.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Column {
     pub name: String,
     pub data_type: String,
@@ -272,7 +273,7 @@ pub struct Column {
 }
 
 /// A table of a product.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Asset {
     pub id: AssetId,
     pub product_id: ProductId,
@@ -290,7 +291,7 @@ pub struct Asset {
 }
 
 /// A table's definition as a catalog (Glue, or a person for the sandbox) describes it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TableDefinition {
     pub database: String,
     pub table: String,
@@ -353,7 +354,7 @@ impl TableDefinition {
 }
 
 /// One difference a re-sync found.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "change", rename_all = "snake_case")]
 pub enum SchemaChange {
     ColumnAdded {
@@ -409,7 +410,7 @@ pub fn diff_columns(table: &str, old: &[Column], new: &[Column]) -> Vec<SchemaCh
 }
 
 /// A recorded schema change, for the product's history.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct SchemaChangeEntry {
     #[serde(flatten)]
     pub change: SchemaChange,

@@ -6,7 +6,7 @@ use uuid::Uuid;
 macro_rules! id_type {
     ($($(#[$doc:meta])* $name:ident),* $(,)?) => {$(
         $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
         #[serde(transparent)]
         pub struct $name(pub Uuid);
 
@@ -59,4 +59,10 @@ id_type!(
     JobId,
     /// An event in the outbox.
     EventId,
+    /// A webhook subscription.
+    WebhookId,
+    /// One event's delivery to one webhook subscription.
+    DeliveryId,
+    /// A message in someone's notification list.
+    NotificationId,
 );

@@ -7,11 +7,18 @@ pub mod access;
 mod auth;
 mod aws_names;
 mod catalog;
+pub mod events;
+pub mod extensions;
+pub mod grants;
 mod ids;
+#[cfg(test)]
+mod lifecycle_props;
 pub mod markdown;
 mod names;
 pub mod policy;
 mod records;
+pub mod request_check;
+pub mod stats;
 
 pub use auth::*;
 pub use aws_names::*;

@@ -5,8 +5,11 @@ use serde::{Deserialize, Serialize};
 use super::Invalid;
 
 /// A URL-safe identifier: lowercase letters, digits and single hyphens, 2–64 characters.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(try_from = "String", into = "String")]
+#[schema(example = "sales-orders")]
 pub struct Slug(String);
 
 impl Slug {
@@ -67,8 +70,11 @@ impl std::fmt::Display for Slug {
 }
 
 /// A team is an IdP group; its name is the group's name as the token carries it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(try_from = "String", into = "String")]
+#[schema(example = "sales-data")]
 pub struct TeamName(String);
 
 impl TeamName {

@@ -128,6 +128,20 @@ pub fn may_act_on_request(
     }
 }
 
+/// What decides who may see a grant.
+#[derive(Debug, Clone, Copy)]
+pub struct GrantFacts<'a> {
+    /// The team the grant's principal is registered to.
+    pub consumer_team: &'a TeamName,
+    pub product: ProductFacts<'a>,
+}
+
+/// See a grant (and check it): admins; the product's owner team and stewards; members of
+/// the team whose principal holds it. `GrantScope::VisibleTo` is the same rule in SQL.
+pub fn may_view_grant(subject: &Subject, grant: &GrantFacts) -> bool {
+    subject.in_team(grant.consumer_team) || may_manage_product(subject, &grant.product)
+}
+
 /// Manage a personal API token: its owner only.
 pub fn may_manage_token(subject: &Subject, owner: UserId) -> bool {
     subject.user == owner
@@ -288,6 +302,19 @@ mod tests {
                 "retry",
                 Box::new(|s| may_act_on_request(s, &request, RequestAction::Retry)),
                 &[Admin, Owner, Steward],
+            ),
+            (
+                "view grant",
+                Box::new(|s| {
+                    may_view_grant(
+                        s,
+                        &GrantFacts {
+                            consumer_team: &w.consumers,
+                            product: published,
+                        },
+                    )
+                }),
+                &[Admin, Owner, Steward, Requester, Teammate],
             ),
             (
                 "manage own token",

@@ -25,7 +25,7 @@ impl Actor {
 macro_rules! text_enum {
     ($(#[$doc:meta])* $name:ident { $($variant:ident => $text:literal),* $(,)? }) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize, utoipa::ToSchema)]
         #[serde(rename_all = "snake_case")]
         pub enum $name { $($variant),* }
 
@@ -91,7 +91,7 @@ text_enum!(
 );
 
 /// A person or machine client, as last seen from the IdP.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct User {
     pub id: UserId,
     pub subject: String,
@@ -116,7 +116,7 @@ pub struct Team {
 }
 
 /// A business area (Sales, Finance) that groups products.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct BusinessDomain {
     pub id: DomainId,
     pub slug: Slug,
@@ -134,7 +134,7 @@ pub struct NewDomain {
 }
 
 /// Where data lives and grants are applied.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Environment {
     pub id: EnvironmentId,
     pub slug: Slug,
@@ -191,8 +191,21 @@ pub struct NewEvent {
     pub data: serde_json::Value,
 }
 
+/// One call to AWS and how it ended, for the audit log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AwsCall {
+    /// The API operation, e.g. `BatchGrantPermissions`.
+    pub operation: String,
+    /// The request id AWS answered with (`x-amzn-requestid`), when it answered.
+    pub request_id: Option<String>,
+    /// Why it failed, after its retries; `None` when it succeeded.
+    pub error: Option<String>,
+    /// How many attempts it took.
+    pub attempts: u32,
+}
+
 /// Who did what to which thing, when.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct AuditEntry {
     pub id: uuid::Uuid,
     #[serde(with = "time::serde::rfc3339")]
@@ -202,4 +215,8 @@ pub struct AuditEntry {
     pub target_type: String,
     pub target_id: String,
     pub detail: serde_json::Value,
+    /// The AWS request id of the call this entry records, when it records one.
+    pub aws_request_id: Option<String>,
+    /// What went wrong, for an entry that records a failure.
+    pub error: Option<String>,
 }

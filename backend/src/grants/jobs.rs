@@ -7,7 +7,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio::sync::watch;
 
-use super::{GrantItem, ItemResult};
+use super::{CallLog, GrantItem, ItemResult};
 use crate::app::{App, AppState};
 use crate::domain::access::{AccessRequest, Transition};
 use crate::domain::{Actor, RequestId, RequestStatus};
@@ -49,6 +49,24 @@ fn items_in(request: &AccessRequest, status: RequestStatus) -> Vec<GrantItem> {
         .collect()
 }
 
+/// What of a job's AWS calls the audit log keeps: every change (with its AWS request id),
+/// and the reads that failed. Successful reads are many (one per table and check) and say
+/// nothing the item states do not.
+async fn audit_calls(app: &App, request: RequestId, calls: &CallLog) {
+    let kept: Vec<_> = calls
+        .take()
+        .into_iter()
+        .filter(|c| c.error.is_some() || c.operation.starts_with("Batch"))
+        .collect();
+    if let Err(error) = app
+        .store
+        .record_aws_calls(("access_request", &request.to_string()), &kept)
+        .await
+    {
+        tracing::warn!(%error, %request, "could not audit the AWS calls of a job");
+    }
+}
+
 fn request_id(payload: &serde_json::Value) -> anyhow::Result<RequestId> {
     Ok(serde_json::from_value(payload["request_id"].clone())?)
 }
@@ -75,13 +93,17 @@ impl crate::jobs::JobHandler for GrantJob {
             return Ok(());
         }
         let driver = driver_for(app, &request).await?;
-        let granted = driver.grant(&request.principal_arn, &items).await;
+        let calls = CallLog::default();
+        let granted = driver.grant(&request.principal_arn, &items, &calls).await;
         let applied: Vec<GrantItem> = items
             .iter()
             .filter(|i| granted.iter().any(|(id, r)| *id == i.item && r.is_ok()))
             .cloned()
             .collect();
-        let verified: Vec<ItemResult<()>> = driver.verify(&request.principal_arn, &applied).await;
+        let verified: Vec<ItemResult<()>> = driver
+            .verify(&request.principal_arn, &applied, &calls)
+            .await;
+        audit_calls(app, request.id, &calls).await;
         let outcomes: Vec<ItemOutcome> = granted
             .into_iter()
             .map(|(item, result)| match result {
@@ -161,7 +183,9 @@ impl crate::jobs::JobHandler for RevokeJob {
         } else {
             RequestStatus::Revoked
         };
-        let results = driver.revoke(&request.principal_arn, &items).await;
+        let calls = CallLog::default();
+        let results = driver.revoke(&request.principal_arn, &items, &calls).await;
+        audit_calls(app, request.id, &calls).await;
         let failed: Vec<String> = results
             .iter()
             .filter_map(|(_, r)| r.clone().err())
@@ -259,19 +283,34 @@ pub async fn verify_request(
     id: RequestId,
     reapply: bool,
 ) -> anyhow::Result<AccessRequest> {
+    verify_items(app, id, None, reapply).await
+}
+
+/// `verify_request` for some of the request's items only (`None`: all of them).
+pub async fn verify_items(
+    app: &App,
+    id: RequestId,
+    only: Option<&[uuid::Uuid]>,
+    reapply: bool,
+) -> anyhow::Result<AccessRequest> {
     let request = app.store.access_request(id).await?;
-    let items = items_in(&request, RequestStatus::Granted);
+    let mut items = items_in(&request, RequestStatus::Granted);
+    if let Some(only) = only {
+        items.retain(|i| only.contains(&i.item));
+    }
     if items.is_empty() {
         return Ok(request);
     }
     let driver = driver_for(app, &request).await?;
+    let calls = CallLog::default();
     if reapply {
-        let applied = driver.grant(&request.principal_arn, &items).await;
+        let applied = driver.grant(&request.principal_arn, &items, &calls).await;
         if let Some((_, Err(message))) = applied.iter().find(|(_, r)| r.is_err()) {
             tracing::warn!(request = %id, %message, "reapply failed for an item");
         }
     }
-    let results = driver.verify(&request.principal_arn, &items).await;
+    let results = driver.verify(&request.principal_arn, &items, &calls).await;
+    audit_calls(app, id, &calls).await;
     Ok(app.store.record_verification(id, &results).await?)
 }
 

@@ -16,13 +16,21 @@ use aws_sdk_lakeformation::types::{
     BatchPermissionsRequestEntry, DataLakePrincipal, DatabaseResource, Permission, Resource,
     TableResource, TableWithColumnsResource,
 };
+use futures::stream::{self, StreamExt};
 use tokio::sync::Mutex;
 
-use super::{GrantDriver, GrantItem, ItemResult};
+use super::{CallLog, GrantDriver, GrantItem, ItemResult};
+use crate::domain::AwsCall;
 use crate::store::GrantRecord;
+use aws_sdk_lakeformation::operation::RequestId;
 
 /// `BatchGrantPermissions` / `BatchRevokePermissions` accept at most this many entries.
 const BATCH: usize = 20;
+/// How many reads (`GetTable`, `ListPermissions`) one job has in flight at once.
+const READS_IN_FLIGHT: usize = 16;
+/// Up to this many whole tables are checked one `ListPermissions` each; more are checked
+/// against one listing of the catalog's table permissions.
+const PER_TABLE_CHECKS: usize = 4;
 
 /// How hard to retry a throttled or failing call.
 #[derive(Debug, Clone, Copy)]
@@ -167,16 +175,31 @@ impl LakeFormationDriver {
         entries
     }
 
-    async fn retried<T, E, F, Fut>(&self, what: &str, mut call: F) -> Result<T, String>
+    /// Make a call, retrying what is worth retrying, and log its outcome in `calls`.
+    async fn retried<T, E, F, Fut>(
+        &self,
+        what: &'static str,
+        calls: &CallLog,
+        mut call: F,
+    ) -> Result<T, String>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, SdkError<E, aws_smithy_runtime_api::http::Response>>>,
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+        T: RequestId,
     {
         let mut attempt = 1;
         loop {
             match call().await {
-                Ok(value) => return Ok(value),
+                Ok(value) => {
+                    calls.push(AwsCall {
+                        operation: what.into(),
+                        request_id: value.request_id().map(str::to_owned),
+                        error: None,
+                        attempts: attempt,
+                    });
+                    return Ok(value);
+                }
                 Err(error) if attempt < self.retry.attempts && retryable(&error) => {
                     let delay = backoff(self.retry, attempt);
                     tracing::info!(what, attempt, ?delay, error = %describe(&error), "retrying a Lake Formation call");
@@ -184,49 +207,44 @@ impl LakeFormationDriver {
                     attempt += 1;
                 }
                 Err(error) => {
-                    return Err(format!(
+                    let message = format!(
                         "{what} failed after {attempt} attempt(s): {}",
                         describe(&error)
-                    ));
+                    );
+                    calls.push(AwsCall {
+                        operation: what.into(),
+                        request_id: error.request_id().map(str::to_owned),
+                        error: Some(message.clone()),
+                        attempts: attempt,
+                    });
+                    return Err(message);
                 }
             }
         }
     }
 
-    /// Tables that exist in Glue; the others fail with a message. A few tables are looked
-    /// up one by one (concurrently); many are checked with one `GetTables` per database.
+    /// Tables that exist in Glue; the others fail with a message. Each table is looked up
+    /// with `GetTable`, a bounded number at a time: one call per table costs less than
+    /// listing a database of thousands of tables, and Glue has no batch lookup.
     async fn existing<'a>(
         &self,
         items: &'a [GrantItem],
+        calls: &CallLog,
     ) -> (Vec<(usize, &'a GrantItem)>, Vec<ItemResult<GrantRecord>>) {
-        let mut known: HashMap<String, Result<bool, String>> = HashMap::new();
-        if items.len() <= 10 {
-            let mut lookups = Vec::with_capacity(items.len());
-            for item in items {
-                lookups.push(self.table_exists(item));
-            }
-            for (item, found) in items.iter().zip(futures::future::join_all(lookups).await) {
-                known.insert(item.name(), found);
-            }
-        } else {
-            let databases: BTreeSet<&str> = items.iter().map(|i| i.database.as_str()).collect();
-            for database in databases {
-                let listed = self.tables_of(database).await;
-                for item in items.iter().filter(|i| i.database == database) {
-                    known.insert(
-                        item.name(),
-                        listed
-                            .as_ref()
-                            .map(|names| names.contains(&item.table))
-                            .map_err(Clone::clone),
-                    );
-                }
-            }
-        }
+        // Futures gathered first: a lazy `map` held across awaits trips async-trait's
+        // `Send` check (closure lifetimes are not general enough).
+        let lookups: Vec<_> = items
+            .iter()
+            .map(|item| self.table_exists(item, calls))
+            .collect();
+        let found: Vec<Result<bool, String>> = stream::iter(lookups)
+            .buffered(READS_IN_FLIGHT)
+            .collect()
+            .await;
         let mut present = Vec::new();
         let mut missing = Vec::new();
-        for (index, item) in items.iter().enumerate() {
-            match &known[&item.name()] {
+        for (index, (item, found)) in items.iter().zip(found).enumerate() {
+            match found {
                 Ok(true) => present.push((index, item)),
                 Ok(false) => missing.push((
                     item.item,
@@ -235,22 +253,37 @@ impl LakeFormationDriver {
                         item.name()
                     )),
                 )),
-                Err(message) => missing.push((item.item, Err(message.clone()))),
+                Err(message) => missing.push((item.item, Err(message))),
             }
         }
         (present, missing)
     }
 
-    async fn table_exists(&self, item: &GrantItem) -> Result<bool, String> {
-        match self
+    async fn table_exists(&self, item: &GrantItem, calls: &CallLog) -> Result<bool, String> {
+        // The Glue client keeps the SDK's standard retries.
+        let lookup = self
             .glue
             .get_table()
             .catalog_id(&self.account)
             .database_name(&item.database)
             .name(&item.table)
             .send()
-            .await
-        {
+            .await;
+        let request_id = match &lookup {
+            Ok(output) => output.request_id(),
+            Err(error) => error.request_id(),
+        };
+        let failed = lookup.as_ref().err().filter(|e| {
+            !e.as_service_error()
+                .is_some_and(|e| e.is_entity_not_found_exception())
+        });
+        calls.push(AwsCall {
+            operation: "GetTable".into(),
+            request_id: request_id.map(str::to_owned),
+            error: failed.map(describe),
+            attempts: 1,
+        });
+        match lookup {
             Ok(_) => Ok(true),
             Err(error)
                 if error
@@ -264,44 +297,6 @@ impl LakeFormationDriver {
                 item.name(),
                 describe(&error)
             )),
-        }
-    }
-
-    async fn tables_of(&self, database: &str) -> Result<BTreeSet<String>, String> {
-        let mut names = BTreeSet::new();
-        let mut token: Option<String> = None;
-        loop {
-            let page = match self
-                .glue
-                .get_tables()
-                .catalog_id(&self.account)
-                .database_name(database)
-                .set_next_token(token.clone())
-                .send()
-                .await
-            {
-                Ok(page) => page,
-                Err(error)
-                    if error
-                        .as_service_error()
-                        .is_some_and(|e| e.is_entity_not_found_exception()) =>
-                {
-                    return Err(format!(
-                        "database {database} does not exist in the Glue catalog"
-                    ));
-                }
-                Err(error) => {
-                    return Err(format!(
-                        "could not list the tables of {database} in Glue: {}",
-                        describe(&error)
-                    ));
-                }
-            };
-            names.extend(page.table_list().iter().map(|t| t.name().to_owned()));
-            match page.next_token() {
-                Some(next) if !next.is_empty() => token = Some(next.to_owned()),
-                _ => return Ok(names),
-            }
         }
     }
 
@@ -385,16 +380,21 @@ impl GrantDriver for LakeFormationDriver {
         "lakeformation"
     }
 
-    async fn grant(&self, principal: &str, items: &[GrantItem]) -> Vec<ItemResult<GrantRecord>> {
+    async fn grant(
+        &self,
+        principal: &str,
+        items: &[GrantItem],
+        calls: &CallLog,
+    ) -> Vec<ItemResult<GrantRecord>> {
         let _serial = self.serial.lock().await;
-        let (present, mut results) = self.existing(items).await;
+        let (present, mut results) = self.existing(items, calls).await;
         let mut failed: HashMap<usize, String> = HashMap::new();
         let entries = self.entries(principal, &present);
         for chunk in entries.chunks(BATCH) {
             let batch: Vec<BatchPermissionsRequestEntry> =
                 chunk.iter().map(|(_, e)| e.clone()).collect();
             let outcome = self
-                .retried("BatchGrantPermissions", || {
+                .retried("BatchGrantPermissions", calls, || {
                     self.lakeformation
                         .batch_grant_permissions()
                         .catalog_id(&self.account)
@@ -453,7 +453,12 @@ impl GrantDriver for LakeFormationDriver {
         results
     }
 
-    async fn revoke(&self, principal: &str, items: &[GrantItem]) -> Vec<ItemResult<()>> {
+    async fn revoke(
+        &self,
+        principal: &str,
+        items: &[GrantItem],
+        calls: &CallLog,
+    ) -> Vec<ItemResult<()>> {
         let _serial = self.serial.lock().await;
         let indexed: Vec<(usize, &GrantItem)> = items.iter().enumerate().collect();
         // The database DESCRIBE may serve other grants of this principal: it stays.
@@ -467,7 +472,7 @@ impl GrantDriver for LakeFormationDriver {
             let batch: Vec<BatchPermissionsRequestEntry> =
                 chunk.iter().map(|(_, e)| e.clone()).collect();
             let outcome = self
-                .retried("BatchRevokePermissions", || {
+                .retried("BatchRevokePermissions", calls, || {
                     self.lakeformation
                         .batch_revoke_permissions()
                         .catalog_id(&self.account)
@@ -509,87 +514,146 @@ impl GrantDriver for LakeFormationDriver {
             .collect()
     }
 
-    async fn verify(&self, principal: &str, items: &[GrantItem]) -> Vec<ItemResult<()>> {
-        let databases: BTreeSet<&str> = items.iter().map(|i| i.database.as_str()).collect();
-        let mut on_database: HashMap<&str, Result<Vec<Permission>, String>> = HashMap::new();
-        for database in databases {
-            on_database.insert(
-                database,
-                self.permissions_on(principal, self.database(database))
-                    .await,
-            );
-        }
-        let mut results = Vec::with_capacity(items.len());
-        // A few checks at a time: fast, without flooding the API.
-        for chunk in items.chunks(8) {
-            let mut checks = Vec::with_capacity(chunk.len());
-            for item in chunk {
-                checks.push(self.verify_item(principal, item, &on_database));
+    /// Reads are not serialised per account like changes. A few whole tables are checked
+    /// with one `ListPermissions` each (principal and table), concurrently; more tables, or
+    /// any column subset (which `ListPermissions` cannot be asked about with a principal),
+    /// are checked against one listing of the catalog's table permissions, so a check
+    /// costs two or three calls however many tables it covers.
+    async fn verify(
+        &self,
+        principal: &str,
+        items: &[GrantItem],
+        calls: &CallLog,
+    ) -> Vec<ItemResult<()>> {
+        let databases: Vec<&str> = items
+            .iter()
+            .map(|i| i.database.as_str())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let database_reads: Vec<_> = databases
+            .iter()
+            .map(|d| self.permissions_on(principal, self.database(d), calls))
+            .collect();
+        let on_databases = stream::iter(database_reads)
+            .buffered(READS_IN_FLIGHT)
+            .collect::<Vec<_>>();
+        let catalog_wide =
+            items.len() > PER_TABLE_CHECKS || items.iter().any(|i| i.columns.is_some());
+        let on_tables = async {
+            if catalog_wide {
+                let held = self.held_on_tables(principal, calls).await;
+                items
+                    .iter()
+                    .map(|item| match &held {
+                        Ok(held) => Ok(HeldOnTable::on_table(held, item)),
+                        Err(e) => Err(e.clone()),
+                    })
+                    .collect::<Vec<_>>()
+            } else {
+                let table_reads: Vec<_> = items
+                    .iter()
+                    .map(|item| self.permissions_on(principal, self.table(item), calls))
+                    .collect();
+                stream::iter(table_reads)
+                    .buffered(READS_IN_FLIGHT)
+                    .map(|held| held.map(|permissions| (permissions, Vec::new())))
+                    .collect::<Vec<_>>()
+                    .await
             }
-            results.extend(futures::future::join_all(checks).await);
+        };
+        let (on_databases, on_tables) = futures::join!(on_databases, on_tables);
+        let on_database: HashMap<&str, Result<Vec<Permission>, String>> =
+            databases.into_iter().zip(on_databases).collect();
+        items
+            .iter()
+            .zip(on_tables)
+            .map(|(item, table)| {
+                let mut missing = Vec::new();
+                match table {
+                    Ok((table, column_sets)) => {
+                        if item.columns.is_none() && !table.contains(&Permission::Select) {
+                            missing.push(format!("SELECT missing on table {}", item.name()));
+                        }
+                        if !table.contains(&Permission::Describe) {
+                            missing.push(format!("DESCRIBE missing on table {}", item.name()));
+                        }
+                        if let Some(columns) = &item.columns
+                            && !column_sets
+                                .iter()
+                                .any(|held| columns.iter().all(|c| held.contains(c)))
+                        {
+                            missing.push(format!(
+                                "SELECT missing on columns {} of {}",
+                                columns.join(", "),
+                                item.name()
+                            ));
+                        }
+                    }
+                    Err(e) => missing.push(e),
+                }
+                match &on_database[item.database.as_str()] {
+                    Ok(database) if database.contains(&Permission::Describe) => {}
+                    Ok(_) => {
+                        missing.push(format!("DESCRIBE missing on database {}", item.database))
+                    }
+                    Err(e) => missing.push(e.clone()),
+                }
+                let result = if missing.is_empty() {
+                    Ok(())
+                } else {
+                    Err(missing.join("; "))
+                };
+                (item.item, result)
+            })
+            .collect()
+    }
+}
+
+/// One entry of the principal's table permissions: on a whole table, or (with `columns`)
+/// SELECT on some of its columns.
+struct HeldOnTable {
+    database: String,
+    table: String,
+    columns: Option<Vec<String>>,
+    permissions: Vec<Permission>,
+}
+
+impl HeldOnTable {
+    /// What the principal holds on the item's table: its table permissions, and each
+    /// column set it may SELECT.
+    fn on_table(held: &[HeldOnTable], item: &GrantItem) -> (Vec<Permission>, Vec<Vec<String>>) {
+        let mut permissions = Vec::new();
+        let mut column_sets = Vec::new();
+        for entry in held
+            .iter()
+            .filter(|h| h.database == item.database && h.table == item.table)
+        {
+            match &entry.columns {
+                None => permissions.extend(entry.permissions.iter().cloned()),
+                Some(columns) if entry.permissions.contains(&Permission::Select) => {
+                    column_sets.push(columns.clone())
+                }
+                Some(_) => {}
+            }
         }
-        results
+        (permissions, column_sets)
     }
 }
 
 impl LakeFormationDriver {
-    async fn verify_item(
+    /// Every table and column permission the principal holds, from one (paginated)
+    /// listing of the catalog's table permissions, kept for the principal here.
+    async fn held_on_tables(
         &self,
         principal: &str,
-        item: &GrantItem,
-        on_database: &HashMap<&str, Result<Vec<Permission>, String>>,
-    ) -> ItemResult<()> {
-        let mut missing = Vec::new();
-        match self.permissions_on(principal, self.table(item)).await {
-            Ok(table) => {
-                if item.columns.is_none() && !table.contains(&Permission::Select) {
-                    missing.push(format!("SELECT missing on table {}", item.name()));
-                }
-                if !table.contains(&Permission::Describe) {
-                    missing.push(format!("DESCRIBE missing on table {}", item.name()));
-                }
-            }
-            Err(e) => missing.push(e),
-        }
-        if let Some(columns) = &item.columns {
-            match self.column_select_held(principal, item, columns).await {
-                Ok(true) => {}
-                Ok(false) => missing.push(format!(
-                    "SELECT missing on columns {} of {}",
-                    columns.join(", "),
-                    item.name()
-                )),
-                Err(e) => missing.push(e),
-            }
-        }
-        match &on_database[item.database.as_str()] {
-            Ok(database) if database.contains(&Permission::Describe) => {}
-            Ok(_) => missing.push(format!("DESCRIBE missing on database {}", item.database)),
-            Err(e) => missing.push(e.clone()),
-        }
-        (
-            item.item,
-            if missing.is_empty() {
-                Ok(())
-            } else {
-                Err(missing.join("; "))
-            },
-        )
-    }
-
-    /// Whether the principal holds SELECT on (at least) these columns. `ListPermissions`
-    /// does not accept a column resource with a principal, so this lists the catalog's
-    /// table permissions and matches principal, table and columns here.
-    async fn column_select_held(
-        &self,
-        principal: &str,
-        item: &GrantItem,
-        columns: &[String],
-    ) -> Result<bool, String> {
+        calls: &CallLog,
+    ) -> Result<Vec<HeldOnTable>, String> {
+        let mut held = Vec::new();
         let mut token: Option<String> = None;
         loop {
             let page = self
-                .retried("ListPermissions", || {
+                .retried("ListPermissions", calls, || {
                     self.lakeformation
                         .list_permissions()
                         .catalog_id(&self.account)
@@ -598,27 +662,34 @@ impl LakeFormationDriver {
                         .send()
                 })
                 .await?;
-            let held = page.principal_resource_permissions().iter().any(|entry| {
+            for entry in page.principal_resource_permissions() {
                 let same_principal = entry
                     .principal()
                     .and_then(|p| p.data_lake_principal_identifier())
                     == Some(principal);
-                let on_columns = entry
-                    .resource()
-                    .and_then(|r| r.table_with_columns())
-                    .is_some_and(|t| {
-                        t.database_name() == item.database
-                            && t.name() == item.table
-                            && columns.iter().all(|c| t.column_names().contains(c))
+                let Some(resource) = entry.resource().filter(|_| same_principal) else {
+                    continue;
+                };
+                let permissions = entry.permissions().to_vec();
+                if let Some(t) = resource.table() {
+                    held.push(HeldOnTable {
+                        database: t.database_name().to_owned(),
+                        table: t.name().unwrap_or_default().to_owned(),
+                        columns: None,
+                        permissions,
                     });
-                same_principal && on_columns && entry.permissions().contains(&Permission::Select)
-            });
-            if held {
-                return Ok(true);
+                } else if let Some(t) = resource.table_with_columns() {
+                    held.push(HeldOnTable {
+                        database: t.database_name().to_owned(),
+                        table: t.name().to_owned(),
+                        columns: Some(t.column_names().to_vec()),
+                        permissions,
+                    });
+                }
             }
             match page.next_token() {
                 Some(next) if !next.is_empty() => token = Some(next.to_owned()),
-                _ => return Ok(false),
+                _ => return Ok(held),
             }
         }
     }
@@ -628,12 +699,13 @@ impl LakeFormationDriver {
         &self,
         principal: &str,
         resource: Resource,
+        calls: &CallLog,
     ) -> Result<Vec<Permission>, String> {
         let mut permissions = Vec::new();
         let mut token: Option<String> = None;
         loop {
             let page = self
-                .retried("ListPermissions", || {
+                .retried("ListPermissions", calls, || {
                     self.lakeformation
                         .list_permissions()
                         .catalog_id(&self.account)

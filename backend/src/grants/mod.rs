@@ -23,6 +23,20 @@ impl GrantItem {
     }
 }
 
+/// The AWS calls one job made, collected for the audit log (concurrent reads push too).
+#[derive(Debug, Default)]
+pub struct CallLog(std::sync::Mutex<Vec<crate::domain::AwsCall>>);
+
+impl CallLog {
+    pub fn push(&self, call: crate::domain::AwsCall) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).push(call);
+    }
+
+    pub fn take(&self) -> Vec<crate::domain::AwsCall> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
 /// What happened to one item; errors are in words a data owner can act on.
 pub type ItemResult<T> = (uuid::Uuid, Result<T, String>);
 
@@ -31,10 +45,26 @@ pub type ItemResult<T> = (uuid::Uuid, Result<T, String>);
 #[async_trait]
 pub trait GrantDriver: Send + Sync {
     fn name(&self) -> &'static str;
-    async fn grant(&self, principal: &str, items: &[GrantItem]) -> Vec<ItemResult<GrantRecord>>;
-    async fn revoke(&self, principal: &str, items: &[GrantItem]) -> Vec<ItemResult<()>>;
+    /// Every AWS call made goes to `calls`, for the audit log.
+    async fn grant(
+        &self,
+        principal: &str,
+        items: &[GrantItem],
+        calls: &CallLog,
+    ) -> Vec<ItemResult<GrantRecord>>;
+    async fn revoke(
+        &self,
+        principal: &str,
+        items: &[GrantItem],
+        calls: &CallLog,
+    ) -> Vec<ItemResult<()>>;
     /// `Err` says what is missing, e.g. "DESCRIBE missing on database sales".
-    async fn verify(&self, principal: &str, items: &[GrantItem]) -> Vec<ItemResult<()>>;
+    async fn verify(
+        &self,
+        principal: &str,
+        items: &[GrantItem],
+        calls: &CallLog,
+    ) -> Vec<ItemResult<()>>;
 }
 
 /// The sandbox: grants are recorded in Wharf's database only, and pages say so.
@@ -46,7 +76,12 @@ impl GrantDriver for SandboxDriver {
         "sandbox"
     }
 
-    async fn grant(&self, principal: &str, items: &[GrantItem]) -> Vec<ItemResult<GrantRecord>> {
+    async fn grant(
+        &self,
+        principal: &str,
+        items: &[GrantItem],
+        _calls: &CallLog,
+    ) -> Vec<ItemResult<GrantRecord>> {
         items
             .iter()
             .map(|item| {
@@ -61,11 +96,21 @@ impl GrantDriver for SandboxDriver {
             .collect()
     }
 
-    async fn revoke(&self, _principal: &str, items: &[GrantItem]) -> Vec<ItemResult<()>> {
+    async fn revoke(
+        &self,
+        _principal: &str,
+        items: &[GrantItem],
+        _calls: &CallLog,
+    ) -> Vec<ItemResult<()>> {
         items.iter().map(|item| (item.item, Ok(()))).collect()
     }
 
-    async fn verify(&self, _principal: &str, items: &[GrantItem]) -> Vec<ItemResult<()>> {
+    async fn verify(
+        &self,
+        _principal: &str,
+        items: &[GrantItem],
+        _calls: &CallLog,
+    ) -> Vec<ItemResult<()>> {
         items.iter().map(|item| (item.item, Ok(()))).collect()
     }
 }

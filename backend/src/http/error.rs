@@ -22,6 +22,16 @@ pub enum AppError {
     Csrf,
     #[error("{0}")]
     BadRequest(String),
+    /// A path or query parameter that does not parse (400, naming the parameter).
+    #[error("{}: {}", .0.field, .0.message)]
+    InvalidParameter(FieldError),
+    /// A JSON body of the wrong shape: missing fields, wrong types (422, naming each field).
+    #[error("the request body does not have the expected shape")]
+    InvalidBody(Vec<FieldError>),
+    #[error("send the body as application/json")]
+    UnsupportedMediaType,
+    #[error("this method is not allowed here")]
+    MethodNotAllowed,
     #[error("the request body is too large")]
     PayloadTooLarge,
     #[error("the resource changed since you read it; reload and try again")]
@@ -57,23 +67,63 @@ impl From<askama::Error> for AppError {
 }
 
 /// One field that failed validation.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct FieldError {
+    /// The field: a body property (`tables[0].columns`), a parameter or a header name.
+    #[schema(example = "name")]
     pub field: String,
+    #[schema(example = "must not be empty")]
     pub message: String,
 }
 
-/// An RFC 9457 problem document. Also stored in the response's extensions so browser
-/// routes can render it as HTML.
-#[derive(Debug, Clone, Serialize)]
+/// An RFC 9457 problem document (`application/problem+json`). Also stored in the
+/// response's extensions so browser routes can render it as HTML.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Problem {
+    /// A URI reference naming the kind of problem, e.g. `/problems/not-found`.
     #[serde(rename = "type")]
+    #[schema(example = "/problems/invalid")]
     pub problem_type: &'static str,
+    /// The status code's reason phrase.
+    #[schema(example = "Unprocessable Entity")]
     pub title: &'static str,
+    #[schema(example = 422)]
     pub status: u16,
+    /// What went wrong, in words for a person.
+    #[schema(example = "name: must not be empty")]
     pub detail: String,
+    /// For validation problems: each field that is wrong.
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(required = false)]
     pub errors: Vec<FieldError>,
+}
+
+impl Problem {
+    /// The problem for a bare error status that some layer answered without a body
+    /// (405 from routing, 408 from the timeout, 413 from the body limit, 500 from a panic).
+    pub fn for_status(status: StatusCode) -> Self {
+        let error = match status.as_u16() {
+            400 => AppError::BadRequest("the request is malformed".into()),
+            401 => AppError::Unauthorized,
+            403 => AppError::Forbidden,
+            404 => AppError::NotFound,
+            405 => AppError::MethodNotAllowed,
+            412 => AppError::PreconditionFailed,
+            413 => AppError::PayloadTooLarge,
+            415 => AppError::UnsupportedMediaType,
+            503 => AppError::Unavailable("try again shortly".into()),
+            _ => {
+                return Self {
+                    problem_type: "about:blank",
+                    title: status.canonical_reason().unwrap_or("Error"),
+                    status: status.as_u16(),
+                    detail: status.canonical_reason().unwrap_or("Error").to_owned(),
+                    errors: Vec::new(),
+                };
+            }
+        };
+        error.problem()
+    }
 }
 
 impl AppError {
@@ -82,7 +132,10 @@ impl AppError {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Unauthorized | Self::InvalidToken => StatusCode::UNAUTHORIZED,
             Self::Csrf => StatusCode::FORBIDDEN,
-            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::BadRequest(_) | Self::InvalidParameter(_) => StatusCode::BAD_REQUEST,
+            Self::InvalidBody(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             Self::Forbidden => StatusCode::FORBIDDEN,
@@ -111,6 +164,17 @@ impl AppError {
                     .into(),
             ),
             Self::BadRequest(message) => ("/problems/bad-request", message.clone()),
+            Self::InvalidParameter(_) => ("/problems/bad-request", self.to_string()),
+            Self::InvalidBody(errors) => (
+                "/problems/invalid",
+                errors
+                    .iter()
+                    .map(|e| format!("{}: {}", e.field, e.message))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
+            Self::UnsupportedMediaType => ("/problems/unsupported-media-type", self.to_string()),
+            Self::MethodNotAllowed => ("/problems/method-not-allowed", self.to_string()),
             Self::PayloadTooLarge => ("/problems/payload-too-large", self.to_string()),
             Self::PreconditionFailed => ("/problems/precondition-failed", self.to_string()),
             Self::Forbidden => ("/problems/forbidden", self.to_string()),
@@ -127,6 +191,8 @@ impl AppError {
                 field: invalid.field.to_string(),
                 message: invalid.message.clone(),
             }],
+            Self::InvalidParameter(error) => vec![error.clone()],
+            Self::InvalidBody(errors) => errors.clone(),
             _ => Vec::new(),
         };
         Problem {

@@ -46,7 +46,7 @@ pub struct ColumnDoc {
 }
 
 /// What a hit is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum HitKind {
     Product,
@@ -87,7 +87,7 @@ pub struct SearchQuery {
 }
 
 /// A result page.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct SearchPage {
     pub hits: Vec<Hit>,
     /// Number of matches, exact up to 10,000.
@@ -101,14 +101,14 @@ pub struct SearchPage {
 }
 
 /// Counts of one facet's values.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct Facet {
     pub field: &'static str,
     pub values: Vec<FacetValue>,
 }
 
 /// One facet value with the number of matches it would give.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct FacetValue {
     pub value: String,
     pub count: u64,
@@ -119,7 +119,7 @@ pub struct FacetValue {
 }
 
 /// One search result.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct Hit {
     pub kind: HitKind,
     pub product_id: Uuid,

@@ -4,6 +4,7 @@
 //! picked once from the database URL. Each write that changes the domain records its
 //! audit entry and its outbox event in the same transaction.
 
+mod delivery;
 mod postgres;
 mod sqlite;
 
@@ -15,8 +16,11 @@ use time::OffsetDateTime;
 
 use crate::config::DatabaseUrl;
 use crate::domain::access::{AccessRequest, NewAccessRequest, Transition};
+use crate::domain::extensions::{Extension, NewExtension};
+use crate::domain::grants::{GrantScope, GrantView};
 use crate::domain::*;
 
+pub use delivery::*;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
@@ -229,6 +233,10 @@ pub struct RequestFilter {
     pub statuses: Vec<RequestStatus>,
     /// Everything (admins).
     pub all: bool,
+    /// Only requests after this one in the list's order (newest first): the next page.
+    pub before: Option<(time::OffsetDateTime, RequestId)>,
+    /// At most this many (500 when unset).
+    pub limit: Option<u32>,
 }
 
 /// What the worker found for one item.
@@ -263,6 +271,12 @@ pub trait AccessStore: Send + Sync {
         grant_job: &NewJob,
     ) -> StoreResult<AccessRequest>;
     async fn access_request(&self, id: RequestId) -> StoreResult<AccessRequest>;
+    /// The request this requester created with this idempotency key, if any.
+    async fn request_by_idempotency_key(
+        &self,
+        requester: UserId,
+        key: &str,
+    ) -> StoreResult<Option<AccessRequest>>;
     async fn list_requests(&self, filter: &RequestFilter) -> StoreResult<Vec<AccessRequest>>;
     /// Move the request and its live items by `transition` if it is still `from`, recording
     /// the decision, audit entry and event, and enqueuing `job`, all in one transaction.
@@ -297,6 +311,70 @@ pub trait AccessStore: Send + Sync {
     async fn granted_requests(&self) -> StoreResult<Vec<RequestId>>;
 }
 
+/// Which grants to list: the caller's scope, filters, and the page.
+#[derive(Debug, Clone)]
+pub struct GrantFilter {
+    pub scope: GrantScope,
+    pub principal_arn: Option<String>,
+    /// A product slug.
+    pub product: Option<String>,
+    /// The team whose principal holds the grant.
+    pub team: Option<TeamName>,
+    /// Also grants that were removed (revoked or expired).
+    pub include_removed: bool,
+    /// Grants listed after this one (the previous page's last id): newest first.
+    pub after: Option<uuid::Uuid>,
+    pub limit: i64,
+}
+
+/// Grants: who holds what, and why.
+#[async_trait]
+pub trait GrantStore: Send + Sync {
+    async fn list_grants(&self, filter: &GrantFilter) -> StoreResult<Vec<GrantView>>;
+    async fn grant_by_id(&self, id: uuid::Uuid) -> StoreResult<GrantView>;
+}
+
+/// Extensions of access requests.
+#[async_trait]
+pub trait ExtensionStore: Send + Sync {
+    /// Record a pending extension, audited, with a `wharf.access.extension_requested`
+    /// event. Another pending extension of the request, or a request no longer granted:
+    /// `Conflict`.
+    async fn request_extension(
+        &self,
+        actor: Actor,
+        request: RequestId,
+        extension: &NewExtension,
+    ) -> StoreResult<Extension>;
+    /// Approve (moving the request's end date; `wharf.access.extended`) or reject
+    /// (`wharf.access.extension_rejected`) a pending extension, in one transaction. One that
+    /// was decided meanwhile, or whose request is no longer granted: `Conflict`.
+    async fn decide_extension(
+        &self,
+        actor: Actor,
+        request: RequestId,
+        extension: uuid::Uuid,
+        approve: bool,
+        comment: &str,
+    ) -> StoreResult<Extension>;
+    async fn extensions_of(&self, request: RequestId) -> StoreResult<Vec<Extension>>;
+}
+
+/// Which audit entries to export.
+#[derive(Debug, Clone)]
+pub struct AuditFilter {
+    /// `None` for admins (everything); otherwise only entries about requests and products
+    /// this caller may see.
+    pub visible_to: Option<(Vec<TeamName>, UserId)>,
+    pub target_type: Option<String>,
+    pub target_id: Option<String>,
+    pub actor: Option<UserId>,
+    pub since: Option<OffsetDateTime>,
+    /// Entries after this one (the previous page's last id): oldest first.
+    pub after: Option<uuid::Uuid>,
+    pub limit: i64,
+}
+
 /// The transactional outbox and the audit log (both written by the other stores).
 #[async_trait]
 pub trait EventStore: Send + Sync {
@@ -304,7 +382,17 @@ pub trait EventStore: Send + Sync {
     async fn events_after(&self, after: i64, limit: i64) -> StoreResult<Vec<OutboxEvent>>;
     /// The newest outbox sequence number (0 when empty).
     async fn latest_event_seq(&self) -> StoreResult<i64>;
+}
+
+/// The audit log as people read it: one thing's history, or an export.
+#[async_trait]
+pub trait AuditStore: Send + Sync {
     async fn audit_for(&self, target_type: &str, target_id: &str) -> StoreResult<Vec<AuditEntry>>;
+    /// The audit log, oldest first, a page at a time.
+    async fn list_audit(&self, filter: &AuditFilter) -> StoreResult<Vec<AuditEntry>>;
+    /// One entry per AWS call made for `target` (by the system), with its request id and
+    /// error, in one transaction.
+    async fn record_aws_calls(&self, target: (&str, &str), calls: &[AwsCall]) -> StoreResult<()>;
 }
 
 /// A job to run in the background.
@@ -330,6 +418,9 @@ pub struct ClaimedJob {
 #[async_trait]
 pub trait JobStore: Send + Sync {
     async fn enqueue_job(&self, job: &NewJob) -> StoreResult<JobId>;
+    /// Enqueue unless a job of the same kind is already queued or running (singletons
+    /// such as the event relay); `None` when one was.
+    async fn enqueue_job_once(&self, job: &NewJob) -> StoreResult<Option<JobId>>;
     /// Claim the oldest due job (or one whose worker's lease ran out) for `lease`.
     async fn claim_job(&self, worker: &str, lease: Duration) -> StoreResult<Option<ClaimedJob>>;
     async fn complete_job(&self, id: JobId, worker: &str) -> StoreResult<()>;
@@ -345,6 +436,24 @@ pub trait JobStore: Send + Sync {
     async fn job_queue_depth(&self) -> StoreResult<i64>;
 }
 
+/// Small aggregates for the pages' charts (see `domain::stats`).
+#[async_trait]
+pub trait StatsStore: Send + Sync {
+    /// Every domain by name with its published or deprecated products (drafts are private).
+    async fn products_per_domain(&self) -> StoreResult<Vec<(String, i64)>>;
+    /// Access requests made per day (UTC) since `since`.
+    async fn requests_per_day(&self, since: OffsetDateTime) -> StoreResult<Vec<(time::Date, i64)>>;
+    /// A product's requests that may show on a timeline starting at `since`.
+    async fn request_spans(
+        &self,
+        product: ProductId,
+        since: OffsetDateTime,
+    ) -> StoreResult<Vec<crate::domain::stats::RequestSpan>>;
+    /// Submitted requests, not `user`'s own, for products `teams` own or `user` stewards:
+    /// the header's inbox badge, counted in one statement on every page.
+    async fn count_inbox(&self, teams: &[TeamName], user: UserId) -> StoreResult<i64>;
+}
+
 /// Everything Wharf persists.
 pub trait Store:
     HealthStore
@@ -354,8 +463,13 @@ pub trait Store:
     + EnvironmentStore
     + ProductStore
     + AccessStore
+    + GrantStore
+    + ExtensionStore
     + EventStore
+    + DeliveryStore
+    + AuditStore
     + JobStore
+    + StatsStore
 {
 }
 impl<T> Store for T where
@@ -366,8 +480,13 @@ impl<T> Store for T where
         + EnvironmentStore
         + ProductStore
         + AccessStore
+        + GrantStore
+        + ExtensionStore
         + EventStore
+        + DeliveryStore
+        + AuditStore
         + JobStore
+        + StatsStore
 {
 }
 

@@ -94,7 +94,10 @@ impl TestApp {
     }
 
     pub fn builder() -> TestAppBuilder {
-        TestAppBuilder { env: Vec::new() }
+        TestAppBuilder {
+            env: Vec::new(),
+            postgres: false,
+        }
     }
 
     pub async fn request(&self, request: Request<Body>) -> Response<Body> {
@@ -210,6 +213,7 @@ pub async fn body_json(response: Response<Body>) -> serde_json::Value {
 
 pub struct TestAppBuilder {
     env: Vec<(String, String)>,
+    postgres: bool,
 }
 
 impl TestAppBuilder {
@@ -218,8 +222,18 @@ impl TestAppBuilder {
         self
     }
 
+    /// Run on a fresh PostgreSQL database instead of SQLite.
+    pub fn postgres(mut self, postgres: bool) -> Self {
+        self.postgres = postgres;
+        self
+    }
+
     pub async fn build(self) -> TestApp {
-        let db = TestDb::sqlite().await;
+        let db = if self.postgres {
+            TestDb::postgres().await
+        } else {
+            TestDb::sqlite().await
+        };
         let mut env = self.env;
         env.push(("WHARF_DATABASE_URL".into(), db.url.redacted()));
         let config = Config::from_sources(None, env).expect("test config");

@@ -2,18 +2,22 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, Uri};
+use axum::response::Response;
 use serde::Deserialize;
 
-use super::ApiJson;
+use super::docs::{Conflict, Forbidden};
+use super::pagination::{Order, PageParams, paginate};
+use super::{ApiJson, ApiQuery};
 use crate::app::AppState;
 use crate::domain::policy::may_administer;
 use crate::domain::{Actor, BusinessDomain, NewDomain, Slug, parse_display_name};
 use crate::http::AppError;
 use crate::http::auth::CurrentUser;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Sales", "description": "Orders, customers and revenue"}))]
 pub struct NewDomainRequest {
     /// Derived from the name when omitted.
     pub slug: Option<String>,
@@ -22,15 +26,48 @@ pub struct NewDomainRequest {
     pub description: String,
 }
 
-/// `GET /api/v1/domains`
+/// List business domains
+///
+/// Anyone signed in, ordered by name.
+#[utoipa::path(
+    get,
+    path = "/api/v1/domains",
+    tag = "catalog",
+    params(PageParams),
+    responses(
+        (status = 200, description = "A page of domains", body = Vec<BusinessDomain>),
+    ),
+)]
 pub async fn list_domains(
     State(app): State<AppState>,
     _user: CurrentUser,
-) -> Result<Json<Vec<BusinessDomain>>, AppError> {
-    Ok(Json(app.store.list_domains().await?))
+    uri: Uri,
+    ApiQuery(page): ApiQuery<PageParams>,
+) -> Result<Response, AppError> {
+    let domains = app.store.list_domains().await?;
+    Ok(paginate(
+        domains,
+        |d| format!("{}\u{0}{}", d.name, d.id),
+        Order::Ascending,
+        &page,
+    )?
+    .respond(&uri))
 }
 
-/// `POST /api/v1/domains`
+/// Create a business domain
+///
+/// The admin group only.
+#[utoipa::path(
+    post,
+    path = "/api/v1/domains",
+    tag = "catalog",
+    request_body = NewDomainRequest,
+    responses(
+        (status = 201, description = "Created", body = BusinessDomain),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+    ),
+)]
 pub async fn create_domain(
     State(app): State<AppState>,
     user: CurrentUser,

@@ -3,11 +3,14 @@
 //! choosing tables to import.
 
 use axum::Json;
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::extract::State;
+use axum::http::{StatusCode, Uri};
+use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
-use super::ApiJson;
+use super::docs::{BadRequest, Conflict, Forbidden, NotFound, Unavailable};
+use super::pagination::{Order, PageParams, paginate};
+use super::{ApiJson, ApiPath, ApiQuery};
 use crate::app::{App, AppState};
 use crate::catalog_sources::{CatalogSource, SourceError, source_for};
 use crate::domain::policy::{may_administer, may_register_principal};
@@ -15,15 +18,25 @@ use crate::domain::*;
 use crate::http::AppError;
 use crate::http::auth::CurrentUser;
 
-#[derive(Debug, Deserialize)]
+/// A new environment: `sandbox` (grants recorded only) or `aws` (an account and region).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Analytics prod", "kind": "aws",
+    "aws_account_id": "123456789012", "aws_region": "eu-west-1"}))]
 pub struct NewEnvironmentRequest {
+    /// Derived from the name when omitted.
     pub slug: Option<String>,
     pub name: String,
+    /// `aws` or `sandbox`.
+    #[schema(example = "aws")]
     pub kind: String,
+    /// 12 digits; required for `aws`.
     pub aws_account_id: Option<String>,
+    /// Required for `aws`, e.g. `eu-west-1`.
     pub aws_region: Option<String>,
+    /// A role in that account for Wharf to assume.
     pub aws_role_arn: Option<String>,
+    /// An endpoint override for every AWS call in this environment (local stand-ins).
     pub endpoint_url: Option<String>,
     pub owner_team: Option<String>,
 }
@@ -68,15 +81,46 @@ impl NewEnvironmentRequest {
     }
 }
 
-/// `GET /api/v1/environments`: anyone signed in (products name their environment).
+/// List environments
+///
+/// Anyone signed in (products name their environment), ordered by name.
+#[utoipa::path(
+    get,
+    path = "/api/v1/environments",
+    tag = "catalog",
+    params(PageParams),
+    responses((status = 200, description = "A page of environments", body = Vec<Environment>)),
+)]
 pub async fn list_environments(
     State(app): State<AppState>,
     _user: CurrentUser,
-) -> Result<Json<Vec<Environment>>, AppError> {
-    Ok(Json(app.store.list_environments().await?))
+    uri: Uri,
+    ApiQuery(page): ApiQuery<PageParams>,
+) -> Result<Response, AppError> {
+    let environments = app.store.list_environments().await?;
+    Ok(paginate(
+        environments,
+        |e| format!("{}\u{0}{}", e.name, e.id),
+        Order::Ascending,
+        &page,
+    )?
+    .respond(&uri))
 }
 
-/// `POST /api/v1/environments`: the admin group.
+/// Create an environment
+///
+/// The admin group only.
+#[utoipa::path(
+    post,
+    path = "/api/v1/environments",
+    tag = "catalog",
+    request_body = NewEnvironmentRequest,
+    responses(
+        (status = 201, description = "Created", body = Environment),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+    ),
+)]
 pub async fn create_environment(
     State(app): State<AppState>,
     user: CurrentUser,
@@ -108,33 +152,72 @@ async fn environment(app: &App, slug: &str) -> Result<Environment, AppError> {
     Ok(app.store.environment_by_slug(&slug).await?)
 }
 
-#[derive(Debug, Deserialize)]
+/// An IAM role (or account) to register for a team.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"team": "analytics", "arn": "arn:aws:iam::123456789012:role/analytics",
+    "label": "Analytics dashboards"}))]
 pub struct NewPrincipalRequest {
     pub team: String,
+    /// An IAM role ARN in the environment's account, or a 12-digit account id.
     pub arn: String,
     #[serde(default)]
     pub label: String,
 }
 
-/// `GET /api/v1/environments/{slug}/principals`: admins see all, others their teams'.
+/// List consumer principals
+///
+/// Admins see every principal of the environment, others their own teams', by team and ARN.
+#[utoipa::path(
+    get,
+    path = "/api/v1/environments/{slug}/principals",
+    tag = "catalog",
+    params(("slug" = String, Path, description = "The environment's slug", example = "sandbox"), PageParams),
+    responses(
+        (status = 200, description = "A page of principals", body = Vec<ConsumerPrincipal>),
+        (status = 404, response = NotFound),
+    ),
+)]
 pub async fn list_principals(
     State(app): State<AppState>,
     user: CurrentUser,
-    Path(slug): Path<String>,
-) -> Result<Json<Vec<ConsumerPrincipal>>, AppError> {
+    ApiPath(slug): ApiPath<String>,
+    uri: Uri,
+    ApiQuery(page): ApiQuery<PageParams>,
+) -> Result<Response, AppError> {
     let environment = environment(&app, &slug).await?;
     let teams = (!user.is_admin).then_some(user.teams.as_slice());
-    Ok(Json(
-        app.store.list_principals(environment.id, teams).await?,
-    ))
+    let principals = app.store.list_principals(environment.id, teams).await?;
+    Ok(paginate(
+        principals,
+        |p| format!("{}\u{0}{}\u{0}{}", p.team, p.arn.as_str(), p.id),
+        Order::Ascending,
+        &page,
+    )?
+    .respond(&uri))
 }
 
-/// `POST /api/v1/environments/{slug}/principals`
+/// Register a consumer principal
+///
+/// Admins, or members of the principal's team. Only registered principals can ever
+/// receive a grant.
+#[utoipa::path(
+    post,
+    path = "/api/v1/environments/{slug}/principals",
+    tag = "catalog",
+    params(("slug" = String, Path, description = "The environment's slug", example = "sandbox")),
+    request_body = NewPrincipalRequest,
+    responses(
+        (status = 201, description = "Registered", body = ConsumerPrincipal),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    ),
+)]
 pub async fn create_principal(
     State(app): State<AppState>,
     user: CurrentUser,
-    Path(slug): Path<String>,
+    ApiPath(slug): ApiPath<String>,
     ApiJson(request): ApiJson<NewPrincipalRequest>,
 ) -> Result<(StatusCode, Json<ConsumerPrincipal>), AppError> {
     let environment = environment(&app, &slug).await?;
@@ -172,11 +255,26 @@ pub async fn register_principal(
         .await?)
 }
 
-/// `DELETE /api/v1/environments/{slug}/principals/{id}`
+/// Remove a consumer principal
+#[utoipa::path(
+    delete,
+    path = "/api/v1/environments/{slug}/principals/{id}",
+    tag = "catalog",
+    params(
+        ("slug" = String, Path, description = "The environment's slug", example = "sandbox"),
+        ("id" = uuid::Uuid, Path, description = "The principal's id"),
+    ),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    ),
+)]
 pub async fn delete_principal(
     State(app): State<AppState>,
     user: CurrentUser,
-    Path((slug, id)): Path<(String, uuid::Uuid)>,
+    ApiPath((slug, id)): ApiPath<(String, uuid::Uuid)>,
 ) -> Result<StatusCode, AppError> {
     let environment = environment(&app, &slug).await?;
     let principal = app.store.principal(PrincipalId(id)).await?;
@@ -192,10 +290,12 @@ pub async fn delete_principal(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Debug, Serialize)]
+/// A table in an environment's Glue catalog.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct GlueTable {
     pub database: String,
     pub table: String,
+    /// How many columns it has.
     pub columns: usize,
 }
 
@@ -228,32 +328,77 @@ async fn glue_for(
         })
 }
 
-/// `GET /api/v1/environments/{slug}/glue/databases`
+/// List Glue databases
+///
+/// What an `aws` environment's Glue catalog holds, for choosing tables to import (anyone
+/// in a team). The sandbox has no Glue catalog (400).
+#[utoipa::path(
+    get,
+    path = "/api/v1/environments/{slug}/glue/databases",
+    tag = "catalog",
+    params(("slug" = String, Path, description = "The environment's slug", example = "sandbox"), PageParams),
+    responses(
+        (status = 200, description = "A page of database names", body = Vec<String>),
+        (status = 400, response = BadRequest),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable),
+    ),
+)]
 pub async fn glue_databases(
     State(app): State<AppState>,
     user: CurrentUser,
-    Path(slug): Path<String>,
-) -> Result<Json<Vec<String>>, AppError> {
+    ApiPath(slug): ApiPath<String>,
+    uri: Uri,
+    ApiQuery(page): ApiQuery<PageParams>,
+) -> Result<Response, AppError> {
+    page.limit()?;
     let glue = glue_for(&app, &user, &slug).await?;
-    Ok(Json(glue.list_databases().await.map_err(source_error)?))
+    let databases = glue.list_databases().await.map_err(source_error)?;
+    Ok(paginate(databases, String::clone, Order::Ascending, &page)?.respond(&uri))
 }
 
-/// `GET /api/v1/environments/{slug}/glue/databases/{database}/tables`
+/// List a Glue database's tables
+#[utoipa::path(
+    get,
+    path = "/api/v1/environments/{slug}/glue/databases/{database}/tables",
+    tag = "catalog",
+    params(
+        ("slug" = String, Path, description = "The environment's slug", example = "sandbox"),
+        ("database" = String, Path, description = "The Glue database"),
+        PageParams,
+    ),
+    responses(
+        (status = 200, description = "A page of tables", body = Vec<GlueTable>),
+        (status = 400, response = BadRequest),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable),
+    ),
+)]
 pub async fn glue_tables(
     State(app): State<AppState>,
     user: CurrentUser,
-    Path((slug, database)): Path<(String, String)>,
-) -> Result<Json<Vec<GlueTable>>, AppError> {
+    ApiPath((slug, database)): ApiPath<(String, String)>,
+    uri: Uri,
+    ApiQuery(page): ApiQuery<PageParams>,
+) -> Result<Response, AppError> {
+    page.limit()?;
     let glue = glue_for(&app, &user, &slug).await?;
     let tables = glue.list_tables(&database).await.map_err(source_error)?;
-    Ok(Json(
-        tables
-            .into_iter()
-            .map(|t| GlueTable {
-                database: t.database,
-                table: t.table,
-                columns: t.columns.len(),
-            })
-            .collect(),
-    ))
+    let tables = tables
+        .into_iter()
+        .map(|t| GlueTable {
+            database: t.database,
+            table: t.table,
+            columns: t.columns.len(),
+        })
+        .collect();
+    Ok(paginate(
+        tables,
+        |t: &GlueTable| t.table.clone(),
+        Order::Ascending,
+        &page,
+    )?
+    .respond(&uri))
 }

@@ -1,37 +1,87 @@
 //! The JSON API under `/api/v1`. Handlers call the same domain and store code as the pages.
+//!
+//! Adding an endpoint: write the handler with a `#[utoipa::path(...)]` attribute (method,
+//! path, tag, parameters, body, responses; see any handler here) and register it below
+//! with `routes!`. That puts it in the router and in the OpenAPI document at once; then
+//! update the snapshot (`INSTA_UPDATE=always cargo test -p wharf --test openapi`) and
+//! review the diff.
 
+pub mod audit;
+pub mod docs;
 pub mod domains;
 pub mod environments;
+pub mod events;
+pub mod extensions;
+pub mod extract;
+pub mod grants;
 pub mod me;
+pub mod notifications;
+pub mod pagination;
 pub mod products;
+pub mod request_actions;
 pub mod requests;
 pub mod tokens;
+pub mod webhooks;
 
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, Request};
-use serde::de::DeserializeOwned;
+pub use extract::{ApiJson, ApiPath, ApiQuery, OptionalJson};
 
-use super::AppError;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-/// `Json` whose rejections answer as problem+json, like every other API error.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ApiJson<T>(pub T);
+use crate::app::AppState;
 
-impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
-    type Rejection = AppError;
-
-    async fn from_request(request: Request, state: &S) -> Result<Self, AppError> {
-        match axum::Json::<T>::from_request(request, state).await {
-            Ok(axum::Json(value)) => Ok(Self(value)),
-            Err(JsonRejection::JsonDataError(e)) => Err(AppError::BadRequest(e.body_text())),
-            Err(JsonRejection::JsonSyntaxError(e)) => Err(AppError::BadRequest(e.body_text())),
-            Err(JsonRejection::MissingJsonContentType(_)) => Err(AppError::BadRequest(
-                "send the body as application/json".into(),
-            )),
-            Err(other) if other.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
-                Err(AppError::PayloadTooLarge)
-            }
-            Err(other) => Err(AppError::BadRequest(other.body_text())),
-        }
-    }
+/// Every `/api/v1` route with its OpenAPI description. Handlers sharing a path go in one
+/// `routes!`. All of them need a signed-in caller (the route table adds that guard).
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(<docs::ApiDoc as utoipa::OpenApi>::openapi())
+        .routes(routes!(me::get_me))
+        .routes(routes!(tokens::list_tokens, tokens::create_token))
+        .routes(routes!(tokens::delete_token))
+        .routes(routes!(domains::list_domains, domains::create_domain))
+        .routes(routes!(
+            environments::list_environments,
+            environments::create_environment
+        ))
+        .routes(routes!(
+            environments::list_principals,
+            environments::create_principal
+        ))
+        .routes(routes!(environments::delete_principal))
+        .routes(routes!(environments::glue_databases))
+        .routes(routes!(environments::glue_tables))
+        .routes(routes!(products::list_products, products::create_product))
+        .routes(routes!(products::get_product, products::update_product))
+        .routes(routes!(products::publish_product))
+        .routes(routes!(products::deprecate_product))
+        .routes(routes!(products::list_assets, products::create_assets))
+        .routes(routes!(products::sync_product))
+        .routes(routes!(products::product_history))
+        .routes(routes!(requests::list_requests, requests::create_request))
+        .routes(routes!(requests::get_request))
+        .routes(routes!(request_actions::approve_request))
+        .routes(routes!(request_actions::reject_request))
+        .routes(routes!(request_actions::cancel_request))
+        .routes(routes!(request_actions::revoke_request))
+        .routes(routes!(request_actions::retry_request))
+        .routes(routes!(request_actions::verify_request))
+        .routes(routes!(request_actions::reapply_request))
+        .routes(routes!(
+            extensions::list_extensions,
+            extensions::create_extension
+        ))
+        .routes(routes!(extensions::approve_extension))
+        .routes(routes!(extensions::reject_extension))
+        .routes(routes!(grants::list_grants))
+        .routes(routes!(grants::get_grant))
+        .routes(routes!(grants::verify_grant))
+        .routes(routes!(audit::list_audit))
+        .routes(routes!(events::feed))
+        .routes(routes!(events::stream))
+        .routes(routes!(notifications::list_notifications))
+        .routes(routes!(notifications::unread_count))
+        .routes(routes!(notifications::mark_read))
+        .routes(routes!(webhooks::list_webhooks, webhooks::create_webhook))
+        .routes(routes!(webhooks::get_webhook, webhooks::delete_webhook))
+        .routes(routes!(webhooks::resume_webhook))
+        .routes(routes!(webhooks::list_deliveries))
 }

@@ -3,13 +3,15 @@
 //! The functions here are shared with the pages.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-use super::ApiJson;
+use super::docs::{BadRequest, Conflict, Forbidden, NotFound, PreconditionFailed, Unavailable};
 use super::environments::source_error;
+use super::pagination::{Order, PageParams, next_url, paginate};
+use super::{ApiJson, ApiPath, ApiQuery};
 use crate::app::{App, AppState};
 use crate::catalog_sources::source_for;
 use crate::catalog_sources::sync::{SyncError, import_tables, put_tables, resync_product};
@@ -23,11 +25,17 @@ use crate::search::{Filters, SearchPage, SearchQuery, Viewer};
 
 /// Whether `user` may see / manage `product`.
 pub fn can_view(user: &CurrentUser, product: &Product) -> bool {
+    can_view_at(user, product, product.status)
+}
+
+/// Whether `user` could see the product when it had `status` (events about a product's
+/// draft days stay hidden from people who could not see the draft).
+pub fn can_view_at(user: &CurrentUser, product: &Product, status: ProductStatus) -> bool {
     let stewards = product.steward_ids();
     let facts = ProductFacts {
         owner_team: &product.owner_team,
         stewards: &stewards,
-        status: product.status,
+        status,
     };
     may_view_product(&user.subject(), &facts)
 }
@@ -71,10 +79,17 @@ pub async fn managed_product(
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// Catalog search: text and facet filters. Repeat a filter for OR (`domain=a&domain=b`);
+/// different filters are AND-ed.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SearchParams {
+    /// Words to look for in names, descriptions, tags, tables and columns (prefix
+    /// matching and typo tolerance); empty lists everything by name.
     #[serde(default)]
+    #[param(max_length = 500)]
     pub q: String,
+    /// Domain names, as the `domain` facet shows them.
     #[serde(default)]
     pub domain: Vec<String>,
     #[serde(default)]
@@ -83,11 +98,16 @@ pub struct SearchParams {
     pub tag: Vec<String>,
     #[serde(default)]
     pub owner_team: Vec<String>,
+    /// Environment names, as the `environment` facet shows them.
     #[serde(default)]
     pub environment: Vec<String>,
+    /// `product` or `table`.
     #[serde(default)]
     pub kind: Vec<String>,
+    /// The previous page's `next_cursor`, for the same text and filters.
     pub cursor: Option<String>,
+    /// Hits per page (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<usize>,
 }
 
@@ -128,15 +148,45 @@ pub async fn search(
         })
 }
 
-/// `GET /api/v1/products?q=…&domain=…&cursor=…`
+/// Search the catalog
+///
+/// Products and tables you may see, best match first (by name when `q` is empty), with
+/// facet counts. The next page: `next_cursor` in the body, also as `Link: rel="next"`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/products",
+    tag = "products",
+    params(SearchParams),
+    responses(
+        (status = 200, description = "A page of hits with facets", body = SearchPage),
+    ),
+)]
 pub async fn list_products(
     State(app): State<AppState>,
     user: CurrentUser,
-    axum_extra_query: Query<Vec<(String, String)>>,
-) -> Result<Json<SearchPage>, AppError> {
-    Ok(Json(
-        search(&app, &user, params_from_pairs(axum_extra_query.0)?).await?,
-    ))
+    uri: Uri,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let params = params_from_pairs(pairs)?;
+    if params.q.chars().count() > 500 {
+        return Err(parameter("q", "at most 500 characters"));
+    }
+    let page = search(&app, &user, params).await?;
+    let link = page.next_cursor.as_deref().and_then(|next| {
+        HeaderValue::from_str(&format!("<{}>; rel=\"next\"", next_url(&uri, next))).ok()
+    });
+    let mut response = Json(page).into_response();
+    if let Some(link) = link {
+        response.headers_mut().insert(header::LINK, link);
+    }
+    Ok(response)
+}
+
+fn parameter(field: &str, message: &str) -> AppError {
+    AppError::InvalidParameter(crate::http::error::FieldError {
+        field: field.into(),
+        message: message.into(),
+    })
 }
 
 /// Repeated query keys (`domain=a&domain=b`) as the search parameters.
@@ -156,7 +206,9 @@ pub fn params_from_pairs(pairs: Vec<(String, String)>) -> Result<SearchParams, A
                 params.limit = Some(
                     value
                         .parse()
-                        .map_err(|_| Invalid::new("limit", "a number from 1 to 100"))?,
+                        .ok()
+                        .filter(|n| (1..=100).contains(n))
+                        .ok_or_else(|| parameter("limit", "a number from 1 to 100"))?,
                 )
             }
             _ => {}
@@ -260,10 +312,11 @@ pub async fn change_status(
 }
 
 /// A product with its tables and rendered description, as the API returns it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ProductView {
     #[serde(flatten)]
     pub product: Product,
+    /// The Markdown description rendered to safe HTML.
     pub description_html: String,
     pub assets: Vec<Asset>,
     /// Whether the caller may edit it.
@@ -311,7 +364,20 @@ fn if_match(headers: &HeaderMap) -> Result<Option<i64>, AppError> {
         .map_err(|_| AppError::PreconditionFailed)
 }
 
-/// `POST /api/v1/products`
+/// Create a data product
+///
+/// A draft, owned by one of your teams; add tables, then publish it.
+#[utoipa::path(
+    post,
+    path = "/api/v1/products",
+    tag = "products",
+    request_body = ProductInput,
+    responses(
+        (status = 201, description = "Created", body = ProductView, headers(("ETag" = String, description = "The version, for `If-Match`"))),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+    ),
+)]
 pub async fn create_product(
     State(app): State<AppState>,
     user: CurrentUser,
@@ -322,22 +388,54 @@ pub async fn create_product(
     Ok(with_etag(&product, StatusCode::CREATED, view))
 }
 
-/// `GET /api/v1/products/{slug}`
+/// Get a data product
+///
+/// With its tables. Drafts are visible to their owners, stewards and admins only.
+#[utoipa::path(
+    get,
+    path = "/api/v1/products/{slug}",
+    tag = "products",
+    params(("slug" = String, Path, description = "The product's slug", example = "orders")),
+    responses(
+        (status = 200, description = "The product", body = ProductView, headers(("ETag" = String, description = "The version, for `If-Match`"))),
+        (status = 404, response = NotFound),
+    ),
+)]
 pub async fn get_product(
     State(app): State<AppState>,
     user: CurrentUser,
-    Path(slug): Path<String>,
+    ApiPath(slug): ApiPath<String>,
 ) -> Result<Response, AppError> {
     let product = visible_product(&app, &user, &slug).await?;
     let view = product_view(&app, &user, product.clone()).await?;
     Ok(with_etag(&product, StatusCode::OK, view))
 }
 
-/// `PUT /api/v1/products/{slug}` (send `If-Match` with the ETag you read to avoid lost updates)
+/// Edit a data product
+///
+/// Replaces its fields. Send `If-Match` with the `ETag` you read: if someone changed the
+/// product since, the answer is 412 and nothing changes.
+#[utoipa::path(
+    put,
+    path = "/api/v1/products/{slug}",
+    tag = "products",
+    params(
+        ("slug" = String, Path, description = "The product's slug", example = "orders"),
+        ("If-Match" = Option<String>, Header, description = "The `ETag` you read, e.g. `\"3\"`"),
+    ),
+    request_body = ProductInput,
+    responses(
+        (status = 200, description = "Changed", body = ProductView, headers(("ETag" = String, description = "The new version"))),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 412, response = PreconditionFailed),
+    ),
+)]
 pub async fn update_product(
     State(app): State<AppState>,
     user: CurrentUser,
-    Path(slug): Path<String>,
+    ApiPath(slug): ApiPath<String>,
     headers: HeaderMap,
     ApiJson(input): ApiJson<ProductInput>,
 ) -> Result<Response, AppError> {
@@ -346,37 +444,73 @@ pub async fn update_product(
     Ok(with_etag(&product, StatusCode::OK, view))
 }
 
-/// `POST /api/v1/products/{slug}/publish`
+/// Publish a data product
+///
+/// A draft (with at least one table) or a deprecated product becomes visible to everyone
+/// and open to requests.
+#[utoipa::path(
+    post,
+    path = "/api/v1/products/{slug}/publish",
+    tag = "products",
+    params(("slug" = String, Path, description = "The product's slug", example = "orders")),
+    responses(
+        (status = 200, description = "Published", body = Product, headers(("ETag" = String, description = "The new version"))),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    ),
+)]
 pub async fn publish_product(
     State(app): State<AppState>,
     user: CurrentUser,
-    Path(slug): Path<String>,
+    ApiPath(slug): ApiPath<String>,
 ) -> Result<Response, AppError> {
     let product = change_status(&app, &user, &slug, ProductStatus::Published).await?;
     Ok(with_etag(&product, StatusCode::OK, &product))
 }
 
-/// `POST /api/v1/products/{slug}/deprecate`
+/// Deprecate a data product
+///
+/// Existing access stays; consumers see that it is going away.
+#[utoipa::path(
+    post,
+    path = "/api/v1/products/{slug}/deprecate",
+    tag = "products",
+    params(("slug" = String, Path, description = "The product's slug", example = "orders")),
+    responses(
+        (status = 200, description = "Deprecated", body = Product, headers(("ETag" = String, description = "The new version"))),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    ),
+)]
 pub async fn deprecate_product(
     State(app): State<AppState>,
     user: CurrentUser,
-    Path(slug): Path<String>,
+    ApiPath(slug): ApiPath<String>,
 ) -> Result<Response, AppError> {
     let product = change_status(&app, &user, &slug, ProductStatus::Deprecated).await?;
     Ok(with_etag(&product, StatusCode::OK, &product))
 }
 
 /// Tables to add: from the environment's Glue catalog, or defined by hand (sandbox).
-#[derive(Debug, Deserialize)]
+/// Send one of the two.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"tables": [{"database": "sales_curated", "table": "orders",
+    "columns": [{"name": "order_id", "data_type": "bigint"}]}]}))]
 pub struct AddTablesRequest {
+    /// Tables to import from an `aws` environment's Glue catalog.
     #[serde(default)]
     pub glue: Vec<GlueTableRef>,
+    /// Table definitions, for the sandbox.
     #[serde(default)]
     pub tables: Vec<TableDefinition>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// A table in Glue.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct GlueTableRef {
     pub database: String,
     pub table: String,
@@ -451,11 +585,29 @@ pub async fn add_tables(
     Ok(assets)
 }
 
-/// `POST /api/v1/products/{slug}/assets`
+/// Add tables to a product
+///
+/// Import them from the environment's Glue catalog (an import where any table is missing
+/// writes nothing), or define them by hand in the sandbox.
+#[utoipa::path(
+    post,
+    path = "/api/v1/products/{slug}/assets",
+    tag = "products",
+    params(("slug" = String, Path, description = "The product's slug", example = "orders")),
+    request_body = AddTablesRequest,
+    responses(
+        (status = 201, description = "The product's tables now", body = Vec<Asset>),
+        (status = 400, response = BadRequest),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 503, response = Unavailable),
+    ),
+)]
 pub async fn create_assets(
     State(app): State<AppState>,
     user: CurrentUser,
-    Path(slug): Path<String>,
+    ApiPath(slug): ApiPath<String>,
     ApiJson(request): ApiJson<AddTablesRequest>,
 ) -> Result<(StatusCode, Json<Vec<Asset>>), AppError> {
     Ok((
@@ -464,17 +616,35 @@ pub async fn create_assets(
     ))
 }
 
-/// `GET /api/v1/products/{slug}/assets`
+/// List a product's tables
+///
+/// Ordered by `database.table`; tables that vanished from Glue have `removed_at`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/products/{slug}/assets",
+    tag = "products",
+    params(("slug" = String, Path, description = "The product's slug", example = "orders"), PageParams),
+    responses(
+        (status = 200, description = "A page of tables", body = Vec<Asset>),
+        (status = 404, response = NotFound),
+    ),
+)]
 pub async fn list_assets(
     State(app): State<AppState>,
     user: CurrentUser,
-    Path(slug): Path<String>,
-) -> Result<Json<Vec<Asset>>, AppError> {
+    ApiPath(slug): ApiPath<String>,
+    uri: Uri,
+    ApiQuery(page): ApiQuery<PageParams>,
+) -> Result<Response, AppError> {
+    page.limit()?;
     let product = visible_product(&app, &user, &slug).await?;
-    Ok(Json(app.store.assets_of(&[product.id]).await?))
+    let assets = app.store.assets_of(&[product.id]).await?;
+    let key = |a: &Asset| format!("{}.{}\u{0}{}", a.database, a.table, a.id);
+    Ok(paginate(assets, key, Order::Ascending, &page)?.respond(&uri))
 }
 
-#[derive(Debug, Serialize)]
+/// What a re-sync found.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SyncResult {
     pub changes: Vec<SchemaChange>,
 }
@@ -502,23 +672,63 @@ pub async fn sync_now(
     Ok(changes)
 }
 
-/// `POST /api/v1/products/{slug}/sync`: compare the tables with Glue now.
+/// Re-sync a product with Glue
+///
+/// Compares its tables with the Glue catalog now and records the differences (none for
+/// the sandbox).
+#[utoipa::path(
+    post,
+    path = "/api/v1/products/{slug}/sync",
+    tag = "products",
+    params(("slug" = String, Path, description = "The product's slug", example = "orders")),
+    responses(
+        (status = 200, description = "The changes found", body = SyncResult),
+        (status = 400, response = BadRequest),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable),
+    ),
+)]
 pub async fn sync_product(
     State(app): State<AppState>,
     user: CurrentUser,
-    Path(slug): Path<String>,
+    ApiPath(slug): ApiPath<String>,
 ) -> Result<Json<SyncResult>, AppError> {
     Ok(Json(SyncResult {
         changes: sync_now(&app, &user, &slug).await?,
     }))
 }
 
-/// `GET /api/v1/products/{slug}/history`: schema changes, newest first.
+/// A product's schema history
+///
+/// Schema changes found by re-syncs, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/products/{slug}/history",
+    tag = "products",
+    params(("slug" = String, Path, description = "The product's slug", example = "orders"), PageParams),
+    responses(
+        (status = 200, description = "A page of changes", body = Vec<SchemaChangeEntry>),
+        (status = 404, response = NotFound),
+    ),
+)]
 pub async fn product_history(
     State(app): State<AppState>,
     user: CurrentUser,
-    Path(slug): Path<String>,
-) -> Result<Json<Vec<SchemaChangeEntry>>, AppError> {
+    ApiPath(slug): ApiPath<String>,
+    uri: Uri,
+    ApiQuery(page): ApiQuery<PageParams>,
+) -> Result<Response, AppError> {
+    page.limit()?;
     let product = visible_product(&app, &user, &slug).await?;
-    Ok(Json(app.store.schema_history(product.id).await?))
+    let history = app.store.schema_history(product.id).await?;
+    // Changes have no id: the time and the change itself order them.
+    let key = |e: &SchemaChangeEntry| {
+        format!(
+            "{:025}|{}",
+            e.detected_at.unix_timestamp_nanos(),
+            serde_json::to_string(&e.change).unwrap_or_default()
+        )
+    };
+    Ok(paginate(history, key, Order::Descending, &page)?.respond(&uri))
 }

@@ -2,40 +2,38 @@
 //! (approve, reject, cancel, revoke, retry). Shared with the pages.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::ApiJson;
+use super::docs::{Conflict, Forbidden, NotFound};
+use super::pagination::{PageParams, Paged, cursor_for};
 use super::products::visible_product;
+use super::{ApiJson, ApiPath, ApiQuery};
 use crate::app::{App, AppState};
 use crate::domain::access::{AccessRequest, NewAccessRequest, Transition};
 use crate::domain::policy::{
     ProductFacts, RequestAction, RequestFacts, RequestRefusal, may_act_on_request,
     may_request_access, may_view_request,
 };
+use crate::domain::request_check::RequestAsk;
 use crate::domain::*;
 use crate::grants::jobs::{grant_job, revoke_job};
 use crate::http::AppError;
 use crate::http::auth::CurrentUser;
 use crate::store::{RequestFilter, StoreError, now};
 
-/// A table to request: by `database.table` (or asset id), optionally a column subset.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TableChoice {
-    #[serde(default)]
-    pub table: Option<String>,
-    #[serde(default)]
-    pub asset_id: Option<uuid::Uuid>,
-    #[serde(default)]
-    pub columns: Option<Vec<String>>,
-}
+pub use crate::domain::request_check::TableChoice;
 
-#[derive(Debug, Clone, Deserialize)]
+/// What to ask for, for which role, why and until when.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"product": "orders", "principal_id": "0193a2c4-5d6e-7f80-9a1b-2c3d4e5f6a7b",
+    "until": "2027-01-31", "justification": "Churn dashboard for the sales team",
+    "tables": [{"table": "sales_curated.orders"}]}))]
 pub struct NewRequestBody {
     /// The product's slug.
     pub product: String,
@@ -44,12 +42,13 @@ pub struct NewRequestBody {
     /// The requesting team; the principal's team when omitted.
     #[serde(default)]
     pub consumer_team: Option<String>,
+    /// Why, in 10–2000 characters.
     pub justification: String,
     /// When access ends: a date (`2027-01-31`) or an RFC 3339 time.
     pub until: String,
 }
 
-fn parse_until(text: &str) -> Result<OffsetDateTime, Invalid> {
+pub fn parse_until(text: &str) -> Result<OffsetDateTime, Invalid> {
     let invalid = || Invalid::new("until", "a date like 2027-01-31 or an RFC 3339 time");
     if let Ok(at) = OffsetDateTime::parse(text.trim(), &Rfc3339) {
         return Ok(at);
@@ -63,7 +62,7 @@ fn parse_until(text: &str) -> Result<OffsetDateTime, Invalid> {
 }
 
 /// What the policy needs to know about a request.
-fn request_facts<'a>(
+pub fn request_facts<'a>(
     request: &'a AccessRequest,
     product: &'a Product,
     stewards: &'a [UserId],
@@ -86,6 +85,18 @@ pub async fn submit(
     body: NewRequestBody,
     idempotency_key: Option<String>,
 ) -> Result<AccessRequest, AppError> {
+    if let Some(key) = &idempotency_key {
+        if key.is_empty() || key.len() > 200 {
+            return Err(Invalid::new("Idempotency-Key", "1–200 characters").into());
+        }
+        if let Some(first) = app
+            .store
+            .request_by_idempotency_key(user.user.id, key)
+            .await?
+        {
+            return replay(first, &body);
+        }
+    }
     let product = visible_product(app, user, &body.product).await?;
     let principal = match app.store.principal(PrincipalId(body.principal_id)).await {
         Ok(principal) => principal,
@@ -122,72 +133,24 @@ pub async fn submit(
             return Err(AppError::Forbidden);
         }
     }
-    let justification = body.justification.trim().to_owned();
-    if !(10..=2000).contains(&justification.chars().count()) {
-        return Err(Invalid::new("justification", "say why in 10–2000 characters").into());
-    }
-    let until = parse_until(&body.until)?;
-    if until <= now() {
-        return Err(Invalid::new("until", "must be in the future").into());
-    }
-    if until > now() + time::Duration::days(i64::from(product.max_access_days)) {
-        return Err(Invalid::new(
-            "until",
-            format!(
-                "this product grants access for at most {} days",
-                product.max_access_days
-            ),
-        )
-        .into());
-    }
     let assets = app.store.assets_of(&[product.id]).await?;
-    let mut items = Vec::new();
-    for choice in &body.tables {
-        let asset = assets
-            .iter()
-            .filter(|a| a.removed_at.is_none())
-            .find(|a| {
-                Some(a.id.0) == choice.asset_id
-                    || choice.table.as_deref() == Some(&format!("{}.{}", a.database, a.table))
-            })
-            .ok_or_else(|| Invalid::new("tables", "a chosen table is not part of this product"))?;
-        if let Some(columns) = &choice.columns
-            && (columns.is_empty()
-                || columns
-                    .iter()
-                    .any(|c| !asset.columns.iter().any(|a| &a.name == c)))
-        {
-            return Err(Invalid::new(
-                "tables",
-                format!(
-                    "choose existing columns of {}.{}",
-                    asset.database, asset.table
-                ),
-            )
-            .into());
-        }
-        if items.iter().any(|(id, _)| *id == asset.id) {
-            return Err(Invalid::new("tables", "a table is chosen twice").into());
-        }
-        items.push((asset.id, choice.columns.clone()));
+    let checked = RequestAsk {
+        assets: &assets,
+        max_access_days: product.max_access_days,
+        tables: &body.tables,
+        justification: &body.justification,
+        until: parse_until(&body.until)?,
+        idempotency_key: idempotency_key.as_deref(),
     }
-    if items.is_empty() {
-        return Err(Invalid::new("tables", "choose at least one table").into());
-    }
-    if idempotency_key
-        .as_ref()
-        .is_some_and(|k| k.is_empty() || k.len() > 200)
-    {
-        return Err(Invalid::new("Idempotency-Key", "1–200 characters").into());
-    }
+    .check(now())?;
     let new = NewAccessRequest {
         product_id: product.id,
         requester: user.user.id,
         consumer_team,
         principal_id: principal.id,
-        items,
-        justification,
-        requested_until: until,
+        items: checked.items,
+        justification: checked.justification,
+        requested_until: checked.until,
         idempotency_key,
     };
     let request = app
@@ -196,6 +159,20 @@ pub async fn submit(
         .await?;
     app.jobs.wake();
     Ok(request)
+}
+
+/// A retry with a key already used: the first request, whatever happened to it since,
+/// if it asked for the same thing; a key reused for something else is refused.
+fn replay(first: AccessRequest, body: &NewRequestBody) -> Result<AccessRequest, AppError> {
+    if first.product_slug == body.product && first.principal_id.0 == body.principal_id {
+        Ok(first)
+    } else {
+        Err(Invalid::new(
+            "Idempotency-Key",
+            "this key was used for a different request; use a new key",
+        )
+        .into())
+    }
 }
 
 /// The request, if this user may see it (404 otherwise), and the facts the policy needs.
@@ -275,10 +252,9 @@ pub async fn act(
             Transition::Revoke,
             Some(revoke_job(request.id, false)),
         ),
+        // Extensions have their own resource (`extensions.rs`).
         RequestAction::RequestExtension | RequestAction::ApproveExtension => {
-            return Err(AppError::Conflict(
-                "extensions are not supported yet".into(),
-            ));
+            return Err(AppError::NotFound);
         }
     };
     let moved = app
@@ -326,28 +302,59 @@ fn allowed_actions_granted(user: &CurrentUser, request: &AccessRequest, product:
     may_act_on_request(&user.subject(), &facts, RequestAction::Retry)
 }
 
-/// `POST /api/v1/access-requests` (send `Idempotency-Key` to make retries safe)
+/// Request access
+///
+/// For tables of a published product, for a principal registered to your team in the
+/// product's environment. Submitted at once; an auto-approve product goes straight to
+/// granting. Send `Idempotency-Key` to make retries safe: a retry with the same key
+/// returns the first request (whatever its status now) and creates nothing.
+#[utoipa::path(
+    post,
+    path = "/api/v1/access-requests",
+    tag = "access",
+    params(
+        ("Idempotency-Key" = Option<String>, Header, description = "Any unique string (1–200 characters), e.g. a UUID"),
+    ),
+    request_body = NewRequestBody,
+    responses(
+        (status = 201, description = "Submitted (or, for a retried key, the first request)", body = AccessRequest),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    ),
+)]
 pub async fn create_request(
     State(app): State<AppState>,
     user: CurrentUser,
     headers: HeaderMap,
     ApiJson(body): ApiJson<NewRequestBody>,
 ) -> Result<(StatusCode, Json<AccessRequest>), AppError> {
-    let key = headers
-        .get("idempotency-key")
-        .map(|v| v.to_str().unwrap_or_default().to_owned());
+    let key = match headers.get("idempotency-key") {
+        None => None,
+        Some(value) => Some(
+            value
+                .to_str()
+                .map_err(|_| Invalid::new("Idempotency-Key", "visible ASCII characters"))?
+                .to_owned(),
+        ),
+    };
     Ok((
         StatusCode::CREATED,
         Json(submit(&app, &user, body, key).await?),
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
-    /// `mine` (default), `inbox` (requests for products you manage) or `all` (admins).
+    /// `mine` (default: requests you made), `inbox` (requests for products you manage) or
+    /// `all` (admins).
     #[serde(default)]
+    #[param(value_type = Option<String>, pattern = "^(mine|inbox|all)$")]
     pub scope: Option<String>,
+    /// Only requests in this status.
     #[serde(default)]
+    #[param(value_type = Option<RequestStatus>)]
     pub status: Option<String>,
 }
 
@@ -357,6 +364,20 @@ pub async fn list_for(
     scope: &str,
     statuses: Vec<RequestStatus>,
 ) -> Result<Vec<AccessRequest>, AppError> {
+    Ok(list_page(app, user, scope, statuses, None, None)
+        .await?
+        .items)
+}
+
+/// One page of requests, newest first; `next` is the position after its last row.
+pub async fn list_page(
+    app: &App,
+    user: &CurrentUser,
+    scope: &str,
+    statuses: Vec<RequestStatus>,
+    before: Option<(OffsetDateTime, RequestId)>,
+    limit: Option<u32>,
+) -> Result<Paged<AccessRequest>, AppError> {
     let filter = match scope {
         "mine" => RequestFilter {
             requester: Some(user.user.id),
@@ -374,85 +395,129 @@ pub async fn list_for(
             ..Default::default()
         },
         "all" => return Err(AppError::Forbidden),
-        _ => return Err(Invalid::new("scope", "mine, inbox or all").into()),
+        _ => return Err(parameter("scope", "mine, inbox or all")),
+    };
+    let filter = RequestFilter {
+        before,
+        limit: limit.map(|l| l + 1),
+        ..filter
     };
     let mut requests = app.store.list_requests(&filter).await?;
+    let more = limit.is_some_and(|l| requests.len() > l as usize);
+    requests.truncate(limit.map_or(usize::MAX, |l| l as usize));
+    // The position comes from the last row read, before the inbox drops its own requests.
+    let next = more
+        .then(|| requests.last().map(|r| request_cursor(r.created_at, r.id)))
+        .flatten();
     if scope == "inbox" {
         requests.retain(|r| r.requester.id != user.user.id);
     }
-    Ok(requests)
-}
-
-/// `GET /api/v1/access-requests?scope=mine|inbox|all&status=…`
-pub async fn list_requests(
-    State(app): State<AppState>,
-    user: CurrentUser,
-    Query(params): Query<ListParams>,
-) -> Result<Json<Vec<AccessRequest>>, AppError> {
-    let statuses = params
-        .status
-        .as_deref()
-        .map(RequestStatus::parse)
-        .transpose()?
-        .into_iter()
-        .collect();
-    Ok(Json(
-        list_for(
-            &app,
-            &user,
-            params.scope.as_deref().unwrap_or("mine"),
-            statuses,
-        )
-        .await?,
-    ))
-}
-
-/// `GET /api/v1/access-requests/{id}`
-pub async fn get_request(
-    State(app): State<AppState>,
-    user: CurrentUser,
-    Path(id): Path<uuid::Uuid>,
-) -> Result<Json<AccessRequest>, AppError> {
-    Ok(Json(visible_request(&app, &user, id).await?.0))
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DecisionBody {
-    #[serde(default)]
-    pub comment: String,
-}
-
-fn action_named(name: &str) -> Result<RequestAction, AppError> {
-    Ok(match name {
-        "approve" => RequestAction::Approve,
-        "reject" => RequestAction::Reject,
-        "cancel" => RequestAction::Cancel,
-        "revoke" => RequestAction::Revoke,
-        "retry" => RequestAction::Retry,
-        _ => return Err(AppError::NotFound),
+    Ok(Paged {
+        items: requests,
+        next,
     })
 }
 
-/// `POST /api/v1/access-requests/{id}/{approve|reject|cancel|revoke|retry}`
-pub async fn decide(
+fn parameter(field: &str, message: &str) -> AppError {
+    AppError::InvalidParameter(crate::http::error::FieldError {
+        field: field.into(),
+        message: message.into(),
+    })
+}
+
+fn request_cursor(at: OffsetDateTime, id: RequestId) -> String {
+    cursor_for(&format!("{}|{id}", at.unix_timestamp_nanos()))
+}
+
+fn parse_request_cursor(
+    page: &PageParams,
+) -> Result<Option<(OffsetDateTime, RequestId)>, AppError> {
+    let Some(position) = page.after()? else {
+        return Ok(None);
+    };
+    position
+        .split_once('|')
+        .and_then(|(at, id)| {
+            let at = OffsetDateTime::from_unix_timestamp_nanos(at.parse().ok()?).ok()?;
+            Some((at, id.parse().ok()?))
+        })
+        .map(Some)
+        .ok_or_else(|| parameter("cursor", "not a cursor from this list"))
+}
+
+/// List access requests
+///
+/// Newest first: yours (`scope=mine`), those waiting for you as an owner or steward
+/// (`scope=inbox`), or every request (`scope=all`, admins).
+#[utoipa::path(
+    get,
+    path = "/api/v1/access-requests",
+    tag = "access",
+    params(ListParams, PageParams),
+    responses(
+        (status = 200, description = "A page of requests", body = Vec<AccessRequest>),
+        (status = 403, response = Forbidden),
+    ),
+)]
+pub async fn list_requests(
     State(app): State<AppState>,
     user: CurrentUser,
-    Path((id, action)): Path<(uuid::Uuid, String)>,
-    body: axum::body::Bytes,
-) -> Result<Json<AccessRequest>, AppError> {
-    // The body is optional: `{"comment": "…"}` or nothing.
-    if action == "verify" || action == "reapply" {
-        return Ok(Json(check(&app, &user, id, action == "reapply").await?));
+    uri: Uri,
+    ApiQuery(params): ApiQuery<ListParams>,
+    ApiQuery(page): ApiQuery<PageParams>,
+) -> Result<Response, AppError> {
+    let statuses = params
+        .status
+        .as_deref()
+        .map(|s| RequestStatus::parse(s).map_err(|e| parameter("status", &e.message)))
+        .transpose()?
+        .into_iter()
+        .collect();
+    let paged = list_page(
+        &app,
+        &user,
+        params.scope.as_deref().unwrap_or("mine"),
+        statuses,
+        parse_request_cursor(&page)?,
+        Some(page.limit()?),
+    )
+    .await?;
+    Ok(paged.respond(&uri))
+}
+
+/// Get an access request
+///
+/// Its status (the worst of its tables'), tables with their grant health, and decisions.
+#[utoipa::path(
+    get,
+    path = "/api/v1/access-requests/{id}",
+    tag = "access",
+    params(("id" = uuid::Uuid, Path, description = "The request's id")),
+    responses(
+        (status = 200, description = "The request", body = AccessRequest, headers(("ETag" = String, description = "The request's version"))),
+        (status = 404, response = NotFound),
+    ),
+)]
+pub async fn get_request(
+    State(app): State<AppState>,
+    user: CurrentUser,
+    ApiPath(id): ApiPath<uuid::Uuid>,
+) -> Result<Response, AppError> {
+    let request = visible_request(&app, &user, id).await?.0;
+    let tag = HeaderValue::from_str(&format!("\"{}\"", request.version)).ok();
+    let mut response = Json(request).into_response();
+    if let Some(tag) = tag {
+        response.headers_mut().insert(axum::http::header::ETAG, tag);
     }
-    let comment = if body.is_empty() {
-        String::new()
-    } else {
-        serde_json::from_slice::<DecisionBody>(&body)
-            .map_err(|e| AppError::BadRequest(e.to_string()))?
-            .comment
-    };
-    Ok(Json(
-        act(&app, &user, id, action_named(&action)?, comment.trim()).await?,
-    ))
+    Ok(response)
+}
+
+/// An optional comment on a decision.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"comment": "ok for the churn dashboard"}))]
+pub struct DecisionBody {
+    /// At most 2000 characters.
+    #[serde(default)]
+    pub comment: String,
 }

@@ -2,11 +2,14 @@
 //! its owner, with the owner's teams as of their last sign-in.
 
 use axum::Json;
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::extract::State;
+use axum::http::{StatusCode, Uri};
+use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
-use super::ApiJson;
+use super::docs::NotFound;
+use super::pagination::{Order, PageParams, paginate};
+use super::{ApiJson, ApiPath, ApiQuery};
 use crate::app::{App, AppState};
 use crate::domain::policy::may_manage_token;
 use crate::domain::{ApiToken, Invalid, NewApiToken, parse_display_name};
@@ -19,17 +22,21 @@ use crate::store::now;
 const MAX_DAYS: u32 = 365;
 const DEFAULT_DAYS: u32 = 90;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "CI publishing", "expires_in_days": 30}))]
 pub struct NewTokenRequest {
     pub name: String,
     /// 1–365 days; 90 when omitted.
+    #[schema(minimum = 1, maximum = 365)]
     pub expires_in_days: Option<u32>,
 }
 
-#[derive(Debug, Serialize)]
+/// A new token with its secret.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CreatedToken {
     /// The secret: shown now and never again.
+    #[schema(example = "wharf_Jq3c…")]
     pub token: String,
     #[serde(flatten)]
     pub details: ApiToken,
@@ -76,7 +83,17 @@ pub async fn revoke_own_token(
     Ok(())
 }
 
-/// `POST /api/v1/tokens`
+/// Create a personal API token
+///
+/// The secret is in the answer and never shown again. It acts as you, with your teams as
+/// of your last sign-in.
+#[utoipa::path(
+    post,
+    path = "/api/v1/tokens",
+    tag = "me",
+    request_body = NewTokenRequest,
+    responses((status = 201, description = "Created; `token` is the secret", body = CreatedToken)),
+)]
 pub async fn create_token(
     State(app): State<AppState>,
     user: CurrentUser,
@@ -88,19 +105,43 @@ pub async fn create_token(
     ))
 }
 
-/// `GET /api/v1/tokens`: the caller's live tokens.
+/// List your API tokens
+///
+/// Your live tokens (never their secrets), newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/tokens",
+    tag = "me",
+    params(PageParams),
+    responses((status = 200, description = "A page of tokens", body = Vec<ApiToken>)),
+)]
 pub async fn list_tokens(
     State(app): State<AppState>,
     user: CurrentUser,
-) -> Result<Json<Vec<ApiToken>>, AppError> {
-    Ok(Json(app.store.list_api_tokens(user.user.id).await?))
+    uri: Uri,
+    ApiQuery(page): ApiQuery<PageParams>,
+) -> Result<Response, AppError> {
+    let tokens = app.store.list_api_tokens(user.user.id).await?;
+    Ok(paginate(tokens, |t| t.id.to_string(), Order::Descending, &page)?.respond(&uri))
 }
 
-/// `DELETE /api/v1/tokens/{id}`
+/// Revoke an API token
+///
+/// One of your own tokens; anyone else's is "not found".
+#[utoipa::path(
+    delete,
+    path = "/api/v1/tokens/{id}",
+    tag = "me",
+    params(("id" = uuid::Uuid, Path, description = "The token's id")),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 404, response = NotFound),
+    ),
+)]
 pub async fn delete_token(
     State(app): State<AppState>,
     user: CurrentUser,
-    Path(id): Path<uuid::Uuid>,
+    ApiPath(id): ApiPath<uuid::Uuid>,
 ) -> Result<StatusCode, AppError> {
     revoke_own_token(&app, &user, id).await?;
     Ok(StatusCode::NO_CONTENT)

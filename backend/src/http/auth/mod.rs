@@ -40,6 +40,8 @@ pub struct CurrentUser {
     pub method: AuthMethod,
     /// Requests waiting for this user's decision (pages only; the header shows it).
     pub inbox: usize,
+    /// Unread notifications (pages only; the header's bell shows it).
+    pub unread: usize,
 }
 
 impl CurrentUser {
@@ -67,6 +69,7 @@ impl CurrentUser {
             is_admin,
             method,
             inbox: 0,
+            unread: 0,
         }
     }
 }
@@ -140,6 +143,8 @@ async fn resolve(app: &App, mut request: Request) -> Result<Request, AppError> {
             && !path.ends_with("/status")
         {
             user.inbox = inbox_count(app, &user).await?;
+            user.unread = usize::try_from(app.store.unread_notifications(user.user.id).await?)
+                .unwrap_or(usize::MAX);
         }
         if let (true, AuthMethod::Session { csrf_token, .. }) = (unsafe_method, &user.method) {
             request = session::require_csrf(app, request, csrf_token).await?;
@@ -151,16 +156,8 @@ async fn resolve(app: &App, mut request: Request) -> Result<Request, AppError> {
 
 /// Submitted requests for products this user manages, not their own.
 async fn inbox_count(app: &App, user: &CurrentUser) -> Result<usize, AppError> {
-    let filter = crate::store::RequestFilter {
-        managed_by: Some((user.teams.clone(), user.user.id)),
-        statuses: vec![crate::domain::RequestStatus::Submitted],
-        ..Default::default()
-    };
-    let requests = app.store.list_requests(&filter).await?;
-    Ok(requests
-        .iter()
-        .filter(|r| r.requester.id != user.user.id)
-        .count())
+    let count = app.store.count_inbox(&user.teams, user.user.id).await?;
+    Ok(usize::try_from(count).unwrap_or_default())
 }
 
 /// A browser tells us where a request comes from; unsafe requests from other sites are

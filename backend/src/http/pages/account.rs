@@ -3,10 +3,10 @@
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use serde::Deserialize;
 
-use super::{Chrome, RenderPage};
+use super::{Chrome, RenderPage, flash};
 use crate::app::AppState;
 use crate::domain::{ApiToken, ConsumerPrincipal, Environment, TeamName};
 use crate::http::AppError;
@@ -91,5 +91,5 @@ pub async fn revoke_token(
     Path(id): Path<uuid::Uuid>,
 ) -> Result<Response, AppError> {
     revoke_own_token(&app, &user, id).await?;
-    Ok(Redirect::to("/account").into_response())
+    Ok(flash::redirect(&app, "/account", "Token revoked."))
 }

@@ -4,10 +4,10 @@
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use serde::Deserialize;
 
-use super::{Chrome, RenderPage};
+use super::{Chrome, RenderPage, flash};
 use crate::app::AppState;
 use crate::domain::policy::may_administer;
 use crate::domain::*;
@@ -70,7 +70,7 @@ pub async fn create_environment(
     Form(form): Form<NewEnvironmentRequest>,
 ) -> Result<Response, AppError> {
     match add_environment(&app, &user, &form).await {
-        Ok(_) => Ok(Redirect::to("/admin").into_response()),
+        Ok(_) => Ok(flash::redirect(&app, "/admin", "Environment added.")),
         Err(AppError::Invalid(e)) => render(&app, &user, Some(e.to_string())).await,
         Err(AppError::Conflict(e)) => render(&app, &user, Some(e)).await,
         Err(other) => Err(other),
@@ -113,5 +113,9 @@ pub async fn create_principal(
         label: form.label,
     };
     register_principal(&app, &user, &environment, &request).await?;
-    Ok(Redirect::to(back_to(&form.back)).into_response())
+    Ok(flash::redirect(
+        &app,
+        back_to(&form.back),
+        format!("Role registered for {}.", request.team),
+    ))
 }

@@ -5,9 +5,10 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::Response;
 
+use super::charts::{self, Chart};
 use super::{Chrome, RenderPage};
 use crate::app::AppState;
-use crate::domain::{BusinessDomain, CatalogCounts};
+use crate::domain::{BusinessDomain, CatalogCounts, stats};
 use crate::http::AppError;
 use crate::http::api::products::{params_from_pairs, search};
 use crate::http::auth::CurrentUser;
@@ -76,6 +77,29 @@ struct CatalogPage {
     counts: CatalogCounts,
     domains: Vec<BusinessDomain>,
     results: ResultsPartial,
+    /// The catalog at a glance, on the unfiltered landing view only.
+    charts: Vec<Chart>,
+}
+
+/// Weeks shown by the requests chart.
+const CHART_WEEKS: usize = 12;
+
+async fn home_charts(app: &AppState) -> Result<Vec<Chart>, AppError> {
+    let today = crate::store::now();
+    let weeks = stats::recent_weeks(today.date(), CHART_WEEKS);
+    let since = weeks[0].midnight().assume_utc();
+    let days = app.store.requests_per_day(since).await?;
+    Ok(vec![
+        charts::horizontal_bars(
+            "products-per-domain",
+            "Products per domain",
+            app.store.products_per_domain().await?,
+        ),
+        charts::requests_per_week(
+            "requests-per-week",
+            &stats::per_week(&days, today.date(), CHART_WEEKS),
+        ),
+    ])
 }
 
 async fn results(
@@ -113,11 +137,17 @@ pub async fn catalog(
     pairs: Vec<(String, String)>,
 ) -> Result<Response, AppError> {
     let results = results(app, user, pairs).await?;
+    let charts = if results.q.is_empty() && results.selected.is_empty() {
+        home_charts(app).await?
+    } else {
+        Vec::new()
+    };
     CatalogPage {
         chrome: Chrome::new(app, Some(user), "Catalog").nav("catalog"),
         counts: app.store.catalog_counts().await?,
         domains: app.store.list_domains().await?,
         results,
+        charts,
     }
     .into_page()
 }

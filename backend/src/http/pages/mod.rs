@@ -3,8 +3,13 @@
 
 mod account;
 mod admin;
+mod api_reference;
 mod auth;
 mod catalog;
+mod charts;
+mod events;
+pub mod flash;
+mod grants;
 mod home;
 mod product;
 mod requests;
@@ -19,14 +24,21 @@ use crate::http::auth::CurrentUser;
 
 pub use account::{account, create_token, revoke_token};
 pub use admin::{admin, create_environment, create_principal};
+pub use api_reference::reference_page as api_reference;
 pub use auth::{callback, dev_sign_in, sign_in, sign_out};
 pub use catalog::catalog_results;
+pub use events::{
+    create_webhook, notifications, read_notifications, webhook_action, webhook_page, webhooks_page,
+};
+pub use grants::{grants, verify_grant};
 pub use home::home;
 pub use product::{
     create_product, edit_product_page, new_product, product_page, product_status, product_sync,
     product_tables, update_product,
 };
-pub use requests::{decide, request_access, request_page, request_status, requests};
+pub use requests::{
+    ask_extension, decide, decide_extension, request_access, request_page, request_status, requests,
+};
 
 /// What the base layout needs on every page.
 #[derive(Debug, Clone)]
@@ -36,6 +48,7 @@ pub struct Chrome {
     pub css_url: String,
     pub icon_url: String,
     pub htmx_url: String,
+    pub forms_url: String,
     /// The signed-in person's display name.
     pub signed_in_as: Option<String>,
     pub is_admin: bool,
@@ -45,6 +58,12 @@ pub struct Chrome {
     pub dev_signin: bool,
     /// Requests waiting for the viewer's decision.
     pub inbox: usize,
+    /// Notifications the viewer has not read.
+    pub unread: usize,
+    /// Opens the live event stream on pages that ask for it (`data-live-subject`).
+    pub live_url: String,
+    /// The outcome of the action that led here (post/redirect/get), shown once.
+    pub flash: Option<String>,
 }
 
 impl Chrome {
@@ -55,6 +74,7 @@ impl Chrome {
             css_url: app.assets.url("app.css"),
             icon_url: app.assets.url("favicon.svg"),
             htmx_url: app.assets.url("htmx.min.js"),
+            forms_url: app.assets.url("forms.js"),
             signed_in_as: user.map(|u| u.user.name.clone()),
             is_admin: user.is_some_and(|u| u.is_admin),
             csrf_token: user
@@ -63,6 +83,9 @@ impl Chrome {
                 .to_owned(),
             dev_signin: app.config.dev_signin_allowed(),
             inbox: user.map_or(0, |u| u.inbox),
+            unread: user.map_or(0, |u| u.unread),
+            live_url: app.assets.url("live.js"),
+            flash: flash::current(),
         }
     }
 

@@ -4,11 +4,13 @@
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use serde::Deserialize;
 
-use super::{Chrome, RenderPage};
+use super::charts::{self, Chart};
+use super::{Chrome, RenderPage, flash};
 use crate::app::AppState;
+use crate::domain::stats;
 use crate::domain::*;
 use crate::http::AppError;
 use crate::http::api::products::{
@@ -23,18 +25,33 @@ struct ProductPage {
     chrome: Chrome,
     view: ProductView,
     history: Vec<SchemaChangeEntry>,
-    flash: Option<String>,
     /// The viewer's teams' roles in the product's environment, for the request form.
     principals: Vec<ConsumerPrincipal>,
     default_until: String,
     max_until: String,
+    /// Requests and access week by week.
+    timeline: Chart,
+}
+
+const TIMELINE_WEEKS: usize = 12;
+
+async fn access_timeline(app: &AppState, product: ProductId) -> Result<Chart, AppError> {
+    let today = crate::store::now().date();
+    let weeks = stats::recent_weeks(today, TIMELINE_WEEKS);
+    let spans = app
+        .store
+        .request_spans(product, weeks[0].midnight().assume_utc())
+        .await?;
+    Ok(charts::access_timeline(
+        "access-timeline",
+        &stats::access_weeks(&spans, today, TIMELINE_WEEKS),
+    ))
 }
 
 async fn render_product(
     app: &AppState,
     user: &CurrentUser,
     product: Product,
-    flash: Option<String>,
 ) -> Result<Response, AppError> {
     let history = app.store.schema_history(product.id).await?;
     let environment = app.store.environment_by_slug(&product.environment).await?;
@@ -47,14 +64,15 @@ async fn render_product(
     let default_until = (today + time::Duration::days(30.min(max_days))).to_string();
     let max_until = (today + time::Duration::days(max_days)).to_string();
     let title = product.name.clone();
+    let timeline = access_timeline(app, product.id).await?;
     ProductPage {
         chrome: Chrome::new(app, Some(user), &title).nav("catalog"),
         view: product_view(app, user, product).await?,
         history,
-        flash,
         principals,
         default_until,
         max_until,
+        timeline,
     }
     .into_page()
 }
@@ -66,7 +84,7 @@ pub async fn product_page(
     Path(slug): Path<String>,
 ) -> Result<Response, AppError> {
     let product = visible_product(&app, &user, &slug).await?;
-    render_product(&app, &user, product, None).await
+    render_product(&app, &user, product).await
 }
 
 #[derive(Deserialize)]
@@ -87,13 +105,11 @@ pub async fn product_status(
         _ => return Err(AppError::BadRequest("unknown action".into())),
     };
     let product = change_status(&app, &user, &slug, status).await?;
-    render_product(
+    Ok(flash::redirect(
         &app,
-        &user,
-        product,
-        Some(format!("The product is now {status}.")),
-    )
-    .await
+        &format!("/products/{}", product.slug),
+        format!("The product is now {status}."),
+    ))
 }
 
 /// `POST /products/{slug}/sync`
@@ -103,12 +119,11 @@ pub async fn product_sync(
     Path(slug): Path<String>,
 ) -> Result<Response, AppError> {
     let changes = sync_now(&app, &user, &slug).await?;
-    let product = visible_product(&app, &user, &slug).await?;
-    let flash = match changes.len() {
+    let message = match changes.len() {
         0 => "Re-sync done: the tables match their catalog.".to_owned(),
         n => format!("Re-sync done: {n} change(s) recorded in the history."),
     };
-    render_product(&app, &user, product, Some(flash)).await
+    Ok(flash::redirect(&app, &format!("/products/{slug}"), message))
 }
 
 #[derive(Deserialize)]
@@ -192,14 +207,11 @@ pub async fn product_tables(
         }
     };
     let added = add_tables(&app, &user, &slug, request).await?;
-    let product = visible_product(&app, &user, &slug).await?;
-    render_product(
-        &app,
-        &user,
-        product,
-        Some(format!("{} table(s) added.", added.len())),
-    )
-    .await
+    let message = match added.len() {
+        1 => "1 table added.".to_owned(),
+        n => format!("{n} tables added."),
+    };
+    Ok(flash::redirect(&app, &format!("/products/{slug}"), message))
 }
 
 #[derive(Template)]
@@ -348,7 +360,11 @@ pub async fn create_product(
         Err(invalid) => Err(invalid.into()),
     };
     match outcome {
-        Ok(product) => Ok(Redirect::to(&format!("/products/{}", product.slug)).into_response()),
+        Ok(product) => Ok(flash::redirect(
+            &app,
+            &format!("/products/{}", product.slug),
+            "Draft created: only your team sees it. Add its tables, then publish it.",
+        )),
         Err(AppError::Invalid(e)) => {
             render_editor(&app, &user, None, form, Some(e.to_string())).await
         }
@@ -386,7 +402,11 @@ pub async fn update_product(
         Err(invalid) => Err(invalid.into()),
     };
     match outcome {
-        Ok(product) => Ok(Redirect::to(&format!("/products/{}", product.slug)).into_response()),
+        Ok(product) => Ok(flash::redirect(
+            &app,
+            &format!("/products/{}", product.slug),
+            "Changes saved.",
+        )),
         Err(AppError::Invalid(e)) => {
             render_editor(&app, &user, Some(slug), form, Some(e.to_string())).await
         }

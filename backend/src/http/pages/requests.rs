@@ -4,17 +4,20 @@
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use serde::Deserialize;
 
-use super::{Chrome, RenderPage};
+use super::{Chrome, RenderPage, flash};
 use crate::app::AppState;
 use crate::domain::access::AccessRequest;
-use crate::domain::policy::RequestAction;
+use crate::domain::extensions::{Extension, ExtensionStatus};
+use crate::domain::policy::{RequestAction, may_act_on_request};
 use crate::domain::{Product, RequestStatus};
 use crate::http::AppError;
+use crate::http::api::extensions::{self, NewExtensionBody};
 use crate::http::api::requests::{
-    NewRequestBody, TableChoice, act, allowed_actions, list_for, submit, visible_request,
+    NewRequestBody, TableChoice, act, allowed_actions, list_for, request_facts, submit,
+    visible_request,
 };
 use crate::http::auth::CurrentUser;
 
@@ -50,12 +53,21 @@ pub struct StatusPartial {
 }
 
 impl StatusPartial {
-    /// Keep polling while the worker is applying or removing grants.
+    /// The worker is applying or removing grants.
     pub fn in_progress(&self) -> bool {
         matches!(
             self.request.status,
             RequestStatus::Granting | RequestStatus::Revoking
         )
+    }
+
+    /// Tables the worker is done with, for the progress bar.
+    pub fn settled(&self) -> usize {
+        self.request
+            .items
+            .iter()
+            .filter(|item| item.status != self.request.status)
+            .count()
     }
 }
 
@@ -65,6 +77,19 @@ struct RequestPage {
     chrome: Chrome,
     status: StatusPartial,
     actions: Vec<&'static str>,
+    extensions: Vec<Extension>,
+    /// The viewer may ask for a later end date now.
+    may_ask_extension: bool,
+    /// The viewer may approve or reject the pending extension.
+    may_decide_extension: bool,
+}
+
+impl RequestPage {
+    fn pending_extension(&self) -> Option<&Extension> {
+        self.extensions
+            .iter()
+            .find(|e| e.status == ExtensionStatus::Pending)
+    }
 }
 
 fn action_names(actions: &[RequestAction]) -> Vec<&'static str> {
@@ -100,6 +125,16 @@ pub async fn request_page(
         }
     }
     let title = format!("Request for {}", request.product_name);
+    let extensions = app.store.extensions_of(request.id).await?;
+    let stewards = product.steward_ids();
+    let facts = request_facts(&request, &product, &stewards);
+    let pending = extensions
+        .iter()
+        .any(|e| e.status == ExtensionStatus::Pending);
+    let granted = request.status == RequestStatus::Granted;
+    let may = |action| may_act_on_request(&user.subject(), &facts, action);
+    let may_ask_extension = granted && !pending && may(RequestAction::RequestExtension);
+    let may_decide_extension = granted && pending && may(RequestAction::ApproveExtension);
     RequestPage {
         chrome: Chrome::new(&app, Some(&user), &title).nav("requests"),
         status: StatusPartial {
@@ -107,6 +142,9 @@ pub async fn request_page(
             request,
         },
         actions,
+        extensions,
+        may_ask_extension,
+        may_decide_extension,
     }
     .into_page()
 }
@@ -138,9 +176,15 @@ pub async fn decide(
     Path((id, action)): Path<(uuid::Uuid, String)>,
     Form(form): Form<DecisionForm>,
 ) -> Result<Response, AppError> {
+    let here = format!("/requests/{id}");
     if action == "verify" || action == "reapply" {
         crate::http::api::requests::check(&app, &user, id, action == "reapply").await?;
-        return Ok(Redirect::to(&format!("/requests/{id}")).into_response());
+        let message = if action == "reapply" {
+            "Grants applied again and checked."
+        } else {
+            "Access checked: see each table's result below."
+        };
+        return Ok(flash::redirect(&app, &here, message));
     }
     let action = match action.as_str() {
         "approve" => RequestAction::Approve,
@@ -151,7 +195,60 @@ pub async fn decide(
         _ => return Err(AppError::NotFound),
     };
     act(&app, &user, id, action, form.comment.trim()).await?;
-    Ok(Redirect::to(&format!("/requests/{id}")).into_response())
+    let message = match action {
+        RequestAction::Approve => "Approved: Wharf is applying the grants, and this page follows.",
+        RequestAction::Reject => "Rejected.",
+        RequestAction::Cancel => "Request cancelled.",
+        RequestAction::Revoke => "Revoking access: this page shows when it is gone.",
+        _ => "Retrying the grants.",
+    };
+    Ok(flash::redirect(&app, &here, message))
+}
+
+#[derive(Deserialize)]
+pub struct ExtensionForm {
+    until: String,
+    reason: String,
+}
+
+/// `POST /requests/{id}/extensions`: ask for a later end date.
+pub async fn ask_extension(
+    State(app): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<uuid::Uuid>,
+    Form(form): Form<ExtensionForm>,
+) -> Result<Response, AppError> {
+    let body = NewExtensionBody {
+        until: form.until,
+        reason: form.reason,
+    };
+    extensions::ask(&app, &user, id, &body).await?;
+    Ok(flash::redirect(
+        &app,
+        &format!("/requests/{id}"),
+        "Extension asked for: the product's owners decide.",
+    ))
+}
+
+/// `POST /requests/{id}/extensions/{extension}/{approve|reject}`
+pub async fn decide_extension(
+    State(app): State<AppState>,
+    user: CurrentUser,
+    Path((id, extension, action)): Path<(uuid::Uuid, uuid::Uuid, String)>,
+    Form(form): Form<DecisionForm>,
+) -> Result<Response, AppError> {
+    let approve = match action.as_str() {
+        "approve" => true,
+        "reject" => false,
+        _ => return Err(AppError::NotFound),
+    };
+    extensions::decide(&app, &user, id, extension, approve, form.comment.trim()).await?;
+    let message = if approve {
+        "Extension approved: access now ends later."
+    } else {
+        "Extension rejected."
+    };
+    Ok(flash::redirect(&app, &format!("/requests/{id}"), message))
 }
 
 /// The request form on a product page posts pairs like `table=<asset id>` (repeated).
@@ -189,7 +286,19 @@ pub async fn request_access(
         until: form.until,
     };
     let request = submit(&app, &user, body, None).await?;
-    Ok(Redirect::to(&format!("/requests/{}", request.id)).into_response())
+    let message = if request.status == RequestStatus::Submitted {
+        format!(
+            "Request sent: the owners of {} decide.",
+            request.product_name
+        )
+    } else {
+        "Request approved at once: Wharf is applying the grants.".to_owned()
+    };
+    Ok(flash::redirect(
+        &app,
+        &format!("/requests/{}", request.id),
+        message,
+    ))
 }
 
 /// HTML forms repeat a key for each checked box; collect those into a list.

@@ -175,7 +175,7 @@ async fn load(conn: &mut PgConnection, rows: Vec<RequestRow>) -> StoreResult<Vec
         .collect()
 }
 
-async fn load_one(conn: &mut PgConnection, id: Uuid) -> StoreResult<AccessRequest> {
+pub(super) async fn load_one(conn: &mut PgConnection, id: Uuid) -> StoreResult<AccessRequest> {
     let rows: Vec<RequestRow> = sqlx::query_as(&format!("{REQUEST_SELECT} WHERE r.id = $1"))
         .bind(id)
         .fetch_all(&mut *conn)
@@ -187,7 +187,7 @@ async fn load_one(conn: &mut PgConnection, id: Uuid) -> StoreResult<AccessReques
         .ok_or(StoreError::NotFound)
 }
 
-fn event(event_type: &'static str, request: &AccessRequest) -> NewEvent {
+pub(super) fn event(event_type: &'static str, request: &AccessRequest) -> NewEvent {
     NewEvent {
         event_type,
         subject: format!("access-requests/{}", request.id),
@@ -201,7 +201,7 @@ fn event(event_type: &'static str, request: &AccessRequest) -> NewEvent {
     }
 }
 
-async fn decide(
+pub(super) async fn decide(
     conn: &mut PgConnection,
     request: Uuid,
     actor: Actor,
@@ -355,6 +355,26 @@ impl AccessStore for PgStore {
     }
 
     #[tracing::instrument(skip_all)]
+    async fn request_by_idempotency_key(
+        &self,
+        requester: UserId,
+        key: &str,
+    ) -> StoreResult<Option<AccessRequest>> {
+        let mut conn = self.pool.acquire().await?;
+        let id: Option<uuid::Uuid> = sqlx::query_scalar(
+            "SELECT id FROM access_requests WHERE requester_id = $1 AND idempotency_key = $2",
+        )
+        .bind(requester.0)
+        .bind(key)
+        .fetch_optional(&mut *conn)
+        .await?;
+        match id {
+            Some(id) => Ok(Some(load_one(&mut conn, id).await?)),
+            None => Ok(None),
+        }
+    }
+
+    #[tracing::instrument(skip_all)]
     async fn list_requests(&self, filter: &RequestFilter) -> StoreResult<Vec<AccessRequest>> {
         let (teams, steward) = match &filter.managed_by {
             Some((teams, user)) => (
@@ -375,13 +395,17 @@ impl AccessStore for PgStore {
                     OR p.owner_team_id IN (SELECT id FROM teams WHERE name = ANY($3))
                     OR EXISTS (SELECT 1 FROM product_stewards s WHERE s.product_id = r.product_id AND s.user_id = $4))
                AND (cardinality($5::TEXT[]) = 0 OR r.status = ANY($5))
-             ORDER BY r.created_at DESC, r.id DESC LIMIT 500"
+               AND ($6::TIMESTAMPTZ IS NULL OR (r.created_at, r.id) < ($6, $7::UUID))
+             ORDER BY r.created_at DESC, r.id DESC LIMIT $8"
         ))
         .bind(filter.all)
         .bind(filter.requester.map(|u| u.0))
         .bind(&teams)
         .bind(steward)
         .bind(&statuses)
+        .bind(filter.before.map(|(at, _)| at))
+        .bind(filter.before.map(|(_, id)| id.0))
+        .bind(i64::from(filter.limit.unwrap_or(500)))
         .fetch_all(&mut *conn)
         .await?;
         load(&mut conn, rows).await

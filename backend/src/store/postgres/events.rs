@@ -41,38 +41,4 @@ impl EventStore for PgStore {
             .await?;
         Ok(seq.unwrap_or(0))
     }
-
-    #[tracing::instrument(skip_all)]
-    async fn audit_for(&self, target_type: &str, target_id: &str) -> StoreResult<Vec<AuditEntry>> {
-        let rows: Vec<(
-            Uuid,
-            OffsetDateTime,
-            Option<Uuid>,
-            String,
-            String,
-            String,
-            serde_json::Value,
-        )> = sqlx::query_as(
-            "SELECT id, at, actor_id, action, target_type, target_id, detail
-                 FROM audit_entries WHERE target_type = $1 AND target_id = $2 ORDER BY at, id",
-        )
-        .bind(target_type)
-        .bind(target_id)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(
-                |(id, at, actor_id, action, target_type, target_id, detail)| AuditEntry {
-                    id,
-                    at,
-                    actor_id: actor_id.map(UserId),
-                    action,
-                    target_type,
-                    target_id,
-                    detail,
-                },
-            )
-            .collect())
-    }
 }

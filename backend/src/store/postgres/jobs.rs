@@ -39,6 +39,26 @@ impl JobStore for PgStore {
     }
 
     #[tracing::instrument(skip_all)]
+    async fn enqueue_job_once(&self, job: &NewJob) -> StoreResult<Option<JobId>> {
+        let id = JobId::new();
+        let now = now();
+        let inserted = sqlx::query(
+            "INSERT INTO jobs (id, kind, payload, max_attempts, run_at, created_at, updated_at)
+             SELECT $1, $2, $3, $4, $5, $6, $6
+             WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE kind = $2 AND status IN ('queued', 'running'))",
+        )
+        .bind(id.0)
+        .bind(&job.kind)
+        .bind(&job.payload)
+        .bind(job.max_attempts)
+        .bind(job.run_at)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok((inserted.rows_affected() == 1).then_some(id))
+    }
+
+    #[tracing::instrument(skip_all)]
     async fn claim_job(&self, worker: &str, lease: Duration) -> StoreResult<Option<ClaimedJob>> {
         let now = now();
         let row: Option<(Uuid, String, serde_json::Value, i32, i32)> = sqlx::query_as(

@@ -2,12 +2,17 @@
 //! `FOR UPDATE SKIP LOCKED` so many workers share the queue without blocking each other.
 
 mod access;
+mod audit;
 mod auth;
 mod catalog;
+mod delivery;
 mod environments;
 mod events;
+mod extensions;
+mod grants;
 mod jobs;
 mod products;
+mod stats;
 mod users;
 
 use std::time::Duration;
@@ -79,6 +84,9 @@ impl HealthStore for PgStore {
     }
 }
 
+/// The advisory lock that orders outbox writers (an arbitrary, fixed key).
+const OUTBOX_LOCK: i64 = 0x5748_4152_465f_4f42;
+
 /// Write the audit entry and the outbox event of a change, inside the change's transaction.
 async fn record_change(
     tx: &mut Transaction<'static, Postgres>,
@@ -89,6 +97,14 @@ async fn record_change(
     event: NewEvent,
 ) -> StoreResult<()> {
     record_audit(tx, actor, action, target, detail).await?;
+    // Identity values are taken at insert but become visible at commit, so two writers can
+    // commit out of order and a reader following `seq` would skip the late one. Holding
+    // one lock from the insert to the commit makes seq order the commit order; it only
+    // serialises the tail of transactions that emit events.
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(OUTBOX_LOCK)
+        .execute(&mut **tx)
+        .await?;
     sqlx::query(
         "INSERT INTO outbox_events (id, type, subject, time, data) VALUES ($1, $2, $3, $4, $5)",
     )

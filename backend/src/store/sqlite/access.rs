@@ -178,7 +178,7 @@ async fn load(
         .collect()
 }
 
-async fn load_one(conn: &mut SqliteConnection, id: &str) -> StoreResult<AccessRequest> {
+pub(super) async fn load_one(conn: &mut SqliteConnection, id: &str) -> StoreResult<AccessRequest> {
     let rows: Vec<RequestRow> = sqlx::query_as(&format!("{REQUEST_SELECT} WHERE r.id = ?1"))
         .bind(id)
         .fetch_all(&mut *conn)
@@ -190,7 +190,7 @@ async fn load_one(conn: &mut SqliteConnection, id: &str) -> StoreResult<AccessRe
         .ok_or(StoreError::NotFound)
 }
 
-fn event(event_type: &'static str, request: &AccessRequest) -> NewEvent {
+pub(super) fn event(event_type: &'static str, request: &AccessRequest) -> NewEvent {
     NewEvent {
         event_type,
         subject: format!("access-requests/{}", request.id),
@@ -204,7 +204,7 @@ fn event(event_type: &'static str, request: &AccessRequest) -> NewEvent {
     }
 }
 
-async fn decide(
+pub(super) async fn decide(
     conn: &mut SqliteConnection,
     request: &str,
     actor: Actor,
@@ -352,6 +352,26 @@ impl AccessStore for SqliteStore {
     }
 
     #[tracing::instrument(skip_all)]
+    async fn request_by_idempotency_key(
+        &self,
+        requester: UserId,
+        key: &str,
+    ) -> StoreResult<Option<AccessRequest>> {
+        let mut conn = self.pool.acquire().await?;
+        let id: Option<String> = sqlx::query_scalar(
+            "SELECT id FROM access_requests WHERE requester_id = ?1 AND idempotency_key = ?2",
+        )
+        .bind(requester.to_string())
+        .bind(key)
+        .fetch_optional(&mut *conn)
+        .await?;
+        match id {
+            Some(id) => Ok(Some(load_one(&mut conn, &id).await?)),
+            None => Ok(None),
+        }
+    }
+
+    #[tracing::instrument(skip_all)]
     async fn list_requests(&self, filter: &RequestFilter) -> StoreResult<Vec<AccessRequest>> {
         let (teams, steward) = match &filter.managed_by {
             Some((teams, user)) => (
@@ -368,13 +388,17 @@ impl AccessStore for SqliteStore {
                     OR p.owner_team_id IN (SELECT id FROM teams WHERE name IN (SELECT value FROM json_each(?3)))
                     OR EXISTS (SELECT 1 FROM product_stewards s WHERE s.product_id = r.product_id AND s.user_id = ?4))
                AND (?5 = '[]' OR r.status IN (SELECT value FROM json_each(?5)))
-             ORDER BY r.created_at DESC, r.id DESC LIMIT 500"
+               AND (?6 IS NULL OR r.created_at < ?6 OR (r.created_at = ?6 AND r.id < ?7))
+             ORDER BY r.created_at DESC, r.id DESC LIMIT ?8"
         ))
         .bind(filter.all)
         .bind(filter.requester.map(|u| u.to_string()))
         .bind(json!(teams).to_string())
         .bind(steward)
         .bind(json!(statuses).to_string())
+        .bind(filter.before.map(|(at, _)| ts(at)))
+        .bind(filter.before.map(|(_, id)| id.to_string()))
+        .bind(i64::from(filter.limit.unwrap_or(500)))
         .fetch_all(&mut *conn)
         .await?;
         load(&mut conn, rows).await

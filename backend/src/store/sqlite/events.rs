@@ -39,39 +39,4 @@ impl EventStore for SqliteStore {
             .await?;
         Ok(seq.unwrap_or(0))
     }
-
-    #[tracing::instrument(skip_all)]
-    async fn audit_for(&self, target_type: &str, target_id: &str) -> StoreResult<Vec<AuditEntry>> {
-        let rows: Vec<(
-            String,
-            String,
-            Option<String>,
-            String,
-            String,
-            String,
-            String,
-        )> = sqlx::query_as(
-            "SELECT id, at, actor_id, action, target_type, target_id, detail
-                 FROM audit_entries WHERE target_type = ? AND target_id = ? ORDER BY at, id",
-        )
-        .bind(target_type)
-        .bind(target_id)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.into_iter()
-            .map(
-                |(id, at, actor_id, action, target_type, target_id, detail)| {
-                    Ok(AuditEntry {
-                        id: parse_id(&id)?,
-                        at: parse_ts(&at)?,
-                        actor_id: actor_id.as_deref().map(parse_id).transpose()?,
-                        action,
-                        target_type,
-                        target_id,
-                        detail: parse_json(&detail)?,
-                    })
-                },
-            )
-            .collect()
-    }
 }

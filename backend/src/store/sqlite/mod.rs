@@ -3,12 +3,17 @@
 //! queue on the busy timeout instead of failing on a lock upgrade.
 
 mod access;
+mod audit;
 mod auth;
 mod catalog;
+mod delivery;
 mod environments;
 mod events;
+mod extensions;
+mod grants;
 mod jobs;
 mod products;
+mod stats;
 mod users;
 
 use std::str::FromStr;

@@ -1,0 +1,252 @@
+//! Extensions on SQLite. Asking and deciding are each one transaction with the decision
+//! row, the audit entry and the outbox event; a partial unique index keeps one pending
+//! extension per request, and a conditional `UPDATE … WHERE status = 'pending'` lets only
+//! one decision through.
+
+use async_trait::async_trait;
+use serde_json::json;
+use sqlx::SqliteConnection;
+
+use super::access::{decide, event, load_one};
+use super::{SqliteStore, parse_id, parse_ts, record_change, ts};
+use crate::domain::extensions::{Extension, ExtensionStatus, NewExtension};
+use crate::domain::*;
+use crate::store::{ExtensionStore, StoreError, StoreResult, now};
+
+type ExtensionRow = (
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    String,
+    String,
+    Option<String>,
+);
+
+const EXTENSION_SELECT: &str = "SELECT e.id, e.request_id, ru.id, ru.name, ru.email, e.requested_until,
+        e.previous_until, e.reason, e.status, du.id, du.name, du.email, e.comment, e.created_at, e.decided_at
+     FROM access_extensions e
+     JOIN users ru ON ru.id = e.requested_by
+     LEFT JOIN users du ON du.id = e.decided_by";
+
+fn to_extension(row: ExtensionRow) -> StoreResult<Extension> {
+    let (id, request, by_id, by_name, by_email, until, previous, reason, status) = (
+        row.0, row.1, row.2, row.3, row.4, row.5, row.6, row.7, row.8,
+    );
+    let decided_by = match (row.9, row.10) {
+        (Some(id), Some(name)) => Some(PersonRef {
+            id: parse_id(&id)?,
+            name,
+            email: row.11,
+        }),
+        _ => None,
+    };
+    Ok(Extension {
+        id: parse_id(&id)?,
+        request_id: parse_id(&request)?,
+        requested_by: PersonRef {
+            id: parse_id(&by_id)?,
+            name: by_name,
+            email: by_email,
+        },
+        until: parse_ts(&until)?,
+        previous_until: parse_ts(&previous)?,
+        reason,
+        status: ExtensionStatus::parse(&status).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        decided_by,
+        comment: row.12,
+        created_at: parse_ts(&row.13)?,
+        decided_at: row.14.as_deref().map(parse_ts).transpose()?,
+    })
+}
+
+async fn load_extension(conn: &mut SqliteConnection, id: &str) -> StoreResult<Extension> {
+    let row: ExtensionRow = sqlx::query_as(&format!("{EXTENSION_SELECT} WHERE e.id = ?1"))
+        .bind(id)
+        .fetch_one(conn)
+        .await?;
+    to_extension(row)
+}
+
+fn extension_event(
+    event_type: &'static str,
+    request: &crate::domain::access::AccessRequest,
+    extension: &Extension,
+) -> NewEvent {
+    let mut event = event(event_type, request);
+    event.data["extension"] = json!({
+        "id": extension.id, "until": extension.until, "previous_until": extension.previous_until,
+        "reason": extension.reason, "status": extension.status,
+    });
+    event
+}
+
+#[async_trait]
+impl ExtensionStore for SqliteStore {
+    #[tracing::instrument(skip_all)]
+    async fn request_extension(
+        &self,
+        actor: Actor,
+        request: RequestId,
+        extension: &NewExtension,
+    ) -> StoreResult<Extension> {
+        let mut tx = self.begin().await?;
+        let current: Option<(String, String)> =
+            sqlx::query_as("SELECT status, requested_until FROM access_requests WHERE id = ?1")
+                .bind(request.to_string())
+                .fetch_optional(&mut *tx)
+                .await?;
+        let (status, previous) = current.ok_or(StoreError::NotFound)?;
+        if status != RequestStatus::Granted.as_str() {
+            return Err(StoreError::Conflict(format!(
+                "only granted access can be extended; this request is {status}"
+            )));
+        }
+        let id = uuid::Uuid::now_v7().to_string();
+        let inserted = sqlx::query(
+            "INSERT INTO access_extensions (id, request_id, requested_by, requested_until, previous_until, reason, status, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7)",
+        )
+        .bind(&id)
+        .bind(request.to_string())
+        .bind(actor.user_id().map(|u| u.to_string()))
+        .bind(ts(extension.until))
+        .bind(&previous)
+        .bind(&extension.reason)
+        .bind(ts(now()))
+        .execute(&mut *tx)
+        .await;
+        match inserted {
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                return Err(StoreError::Conflict(
+                    "an extension of this request is already waiting for a decision".into(),
+                ));
+            }
+            other => {
+                other?;
+            }
+        }
+        let rid = request.to_string();
+        decide(
+            &mut tx,
+            &rid,
+            actor,
+            "extension requested",
+            &extension.reason,
+        )
+        .await?;
+        let created = load_extension(&mut tx, &id).await?;
+        let current = load_one(&mut tx, &rid).await?;
+        record_change(
+            &mut tx,
+            actor,
+            "request.extension_requested",
+            ("access_request", &rid),
+            &json!({"extension": id, "until": created.until, "previous_until": created.previous_until, "reason": created.reason}),
+            extension_event("wharf.access.extension_requested", &current, &created),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(created)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn decide_extension(
+        &self,
+        actor: Actor,
+        request: RequestId,
+        extension: uuid::Uuid,
+        approve: bool,
+        comment: &str,
+    ) -> StoreResult<Extension> {
+        let (rid, eid) = (request.to_string(), extension.to_string());
+        let status = if approve {
+            ExtensionStatus::Approved
+        } else {
+            ExtensionStatus::Rejected
+        };
+        let now = ts(now());
+        let mut tx = self.begin().await?;
+        let decided = sqlx::query(
+            "UPDATE access_extensions SET status = ?1, decided_by = ?2, comment = ?3, decided_at = ?4
+             WHERE id = ?5 AND request_id = ?6 AND status = 'pending'",
+        )
+        .bind(status.as_str())
+        .bind(actor.user_id().map(|u| u.to_string()))
+        .bind(comment)
+        .bind(&now)
+        .bind(&eid)
+        .bind(&rid)
+        .execute(&mut *tx)
+        .await?;
+        if decided.rows_affected() == 0 {
+            let found: Option<String> = sqlx::query_scalar(
+                "SELECT status FROM access_extensions WHERE id = ?1 AND request_id = ?2",
+            )
+            .bind(&eid)
+            .bind(&rid)
+            .fetch_optional(&mut *tx)
+            .await?;
+            return Err(match found {
+                Some(status) => StoreError::Conflict(format!(
+                    "this extension was already {status}; nothing was changed"
+                )),
+                None => StoreError::NotFound,
+            });
+        }
+        let decided = load_extension(&mut tx, &eid).await?;
+        if approve {
+            let moved = sqlx::query(
+                "UPDATE access_requests SET requested_until = ?1, expiry_warned_at = NULL, version = version + 1, updated_at = ?2
+                 WHERE id = ?3 AND status = 'granted'",
+            )
+            .bind(ts(decided.until))
+            .bind(&now)
+            .bind(&rid)
+            .execute(&mut *tx)
+            .await?;
+            if moved.rows_affected() == 0 {
+                return Err(StoreError::Conflict(
+                    "the access is no longer granted; nothing was changed".into(),
+                ));
+            }
+        }
+        let (decision, event_type) = if approve {
+            ("extended", "wharf.access.extended")
+        } else {
+            ("extension rejected", "wharf.access.extension_rejected")
+        };
+        decide(&mut tx, &rid, actor, decision, comment).await?;
+        let current = load_one(&mut tx, &rid).await?;
+        record_change(
+            &mut tx,
+            actor,
+            &format!("request.{}", decision.replace(' ', "_")),
+            ("access_request", &rid),
+            &json!({"extension": eid, "until": decided.until, "previous_until": decided.previous_until, "comment": comment}),
+            extension_event(event_type, &current, &decided),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(decided)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn extensions_of(&self, request: RequestId) -> StoreResult<Vec<Extension>> {
+        let rows: Vec<ExtensionRow> = sqlx::query_as(&format!(
+            "{EXTENSION_SELECT} WHERE e.request_id = ?1 ORDER BY e.created_at, e.id"
+        ))
+        .bind(request.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(to_extension).collect()
+    }
+}

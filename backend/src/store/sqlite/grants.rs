@@ -1,0 +1,185 @@
+//! Grants on SQLite: who holds what, with the request, requester and approver behind it.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use serde_json::json;
+
+use super::{SqliteStore, parse_id, parse_ts};
+use crate::domain::grants::{GrantScope, GrantView};
+use crate::domain::*;
+use crate::store::{GrantFilter, GrantStore, StoreError, StoreResult};
+
+#[derive(sqlx::FromRow)]
+struct GrantRow {
+    id: String,
+    request_id: String,
+    request_status: String,
+    item_id: String,
+    principal_arn: String,
+    consumer_team: String,
+    product_slug: String,
+    product_name: String,
+    owner_team: String,
+    glue_database: String,
+    glue_table: String,
+    columns: Option<String>,
+    permissions: String,
+    driver: String,
+    state: String,
+    requester_id: String,
+    requester_name: String,
+    requester_email: Option<String>,
+    justification: String,
+    granted_at: String,
+    until: String,
+    health: String,
+    health_detail: Option<String>,
+    last_verified_at: Option<String>,
+}
+
+const GRANT_SELECT: &str = "SELECT g.id, r.id AS request_id, r.status AS request_status, i.id AS item_id,
+        g.principal_arn, ct.name AS consumer_team, p.slug AS product_slug, p.name AS product_name,
+        ot.name AS owner_team, a.glue_database, a.glue_table, i.columns, g.permissions, g.driver, g.state,
+        u.id AS requester_id, u.name AS requester_name, u.email AS requester_email, r.justification,
+        g.created_at AS granted_at, r.requested_until AS until, g.health, g.health_detail, g.last_verified_at
+     FROM grants g
+     JOIN access_request_items i ON i.id = g.item_id
+     JOIN access_requests r ON r.id = i.request_id
+     JOIN products p ON p.id = r.product_id
+     JOIN teams ot ON ot.id = p.owner_team_id
+     JOIN teams ct ON ct.id = r.consumer_team_id
+     JOIN assets a ON a.id = i.asset_id
+     JOIN users u ON u.id = r.requester_id";
+
+fn corrupt(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(e.to_string())
+}
+
+impl SqliteStore {
+    async fn grants_where(
+        &self,
+        filter: &GrantFilter,
+        only: Option<uuid::Uuid>,
+    ) -> StoreResult<Vec<GrantView>> {
+        let (all, teams, user) = match &filter.scope {
+            GrantScope::All => (true, Vec::new(), None),
+            GrantScope::VisibleTo { teams, user } => (
+                false,
+                teams.iter().map(|t| t.to_string()).collect(),
+                Some(user.to_string()),
+            ),
+        };
+        let rows: Vec<GrantRow> = sqlx::query_as(&format!(
+            "{GRANT_SELECT}
+             WHERE (?1 = 1
+                    OR ct.name IN (SELECT value FROM json_each(?2))
+                    OR ot.name IN (SELECT value FROM json_each(?2))
+                    OR EXISTS (SELECT 1 FROM product_stewards s WHERE s.product_id = p.id AND s.user_id = ?3))
+               AND (?4 IS NULL OR g.principal_arn = ?4)
+               AND (?5 IS NULL OR p.slug = ?5)
+               AND (?6 IS NULL OR ct.name = ?6)
+               AND (?7 = 1 OR g.state = 'applied')
+               AND (?8 IS NULL OR g.id < ?8)
+               AND (?9 IS NULL OR g.id = ?9)
+             ORDER BY g.id DESC LIMIT ?10"
+        ))
+        .bind(all)
+        .bind(json!(teams).to_string())
+        .bind(user)
+        .bind(&filter.principal_arn)
+        .bind(&filter.product)
+        .bind(filter.team.as_ref().map(|t| t.to_string()))
+        .bind(filter.include_removed)
+        .bind(filter.after.map(|a| a.to_string()))
+        .bind(only.map(|a| a.to_string()))
+        .bind(filter.limit)
+        .fetch_all(&self.pool)
+        .await?;
+        let ids: Vec<&str> = rows.iter().map(|r| r.request_id.as_str()).collect();
+        let approvals: Vec<(String, String, String, Option<String>)> = sqlx::query_as(
+            "SELECT d.request_id, u.id, u.name, u.email FROM access_decisions d
+             JOIN users u ON u.id = d.actor_id
+             WHERE d.decision = 'approved' AND d.request_id IN (SELECT value FROM json_each(?1))
+             ORDER BY d.created_at, d.id",
+        )
+        .bind(json!(ids).to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        let mut approvers: HashMap<String, PersonRef> = HashMap::new();
+        for (request, id, name, email) in approvals {
+            approvers.insert(
+                request,
+                PersonRef {
+                    id: parse_id(&id)?,
+                    name,
+                    email,
+                },
+            );
+        }
+        rows.into_iter()
+            .map(|row| {
+                Ok(GrantView {
+                    id: parse_id(&row.id)?,
+                    request_id: parse_id(&row.request_id)?,
+                    request_status: RequestStatus::parse(&row.request_status).map_err(corrupt)?,
+                    item_id: parse_id(&row.item_id)?,
+                    principal_arn: row.principal_arn,
+                    consumer_team: TeamName::parse(&row.consumer_team).map_err(corrupt)?,
+                    product_slug: row.product_slug,
+                    product_name: row.product_name,
+                    owner_team: TeamName::parse(&row.owner_team).map_err(corrupt)?,
+                    database: row.glue_database,
+                    table: row.glue_table,
+                    columns: row
+                        .columns
+                        .as_deref()
+                        .map(serde_json::from_str)
+                        .transpose()
+                        .map_err(corrupt)?,
+                    permissions: serde_json::from_str(&row.permissions).map_err(corrupt)?,
+                    driver: row.driver,
+                    state: row.state,
+                    requester: PersonRef {
+                        id: parse_id(&row.requester_id)?,
+                        name: row.requester_name,
+                        email: row.requester_email,
+                    },
+                    approver: approvers.get(&row.request_id).cloned(),
+                    justification: row.justification,
+                    granted_at: parse_ts(&row.granted_at)?,
+                    until: parse_ts(&row.until)?,
+                    health: row.health,
+                    health_detail: row.health_detail,
+                    last_verified_at: row.last_verified_at.as_deref().map(parse_ts).transpose()?,
+                })
+            })
+            .collect()
+    }
+}
+
+#[async_trait]
+impl GrantStore for SqliteStore {
+    #[tracing::instrument(skip_all)]
+    async fn list_grants(&self, filter: &GrantFilter) -> StoreResult<Vec<GrantView>> {
+        self.grants_where(filter, None).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn grant_by_id(&self, id: uuid::Uuid) -> StoreResult<GrantView> {
+        let filter = GrantFilter {
+            scope: GrantScope::All,
+            principal_arn: None,
+            product: None,
+            team: None,
+            include_removed: true,
+            after: None,
+            limit: 1,
+        };
+        self.grants_where(&filter, Some(id))
+            .await?
+            .into_iter()
+            .next()
+            .ok_or(StoreError::NotFound)
+    }
+}
