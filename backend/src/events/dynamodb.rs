@@ -1,5 +1,7 @@
 //! The DynamoDB sink: one item per event in one table, partition key `subject`, sort key
-//! `sort` = time + id (so a subject's events read back in order), written with a
+//! `sort` = time + id (so a subject's events read back in order; the time is written with a
+//! fixed number of fraction digits, because RFC 3339 trims trailing zeros and `.12Z` would
+//! sort after `.123Z`), written with a
 //! conditional put on the id: a replay after a crash writes nothing twice. The table is
 //! created with streams on, so other domains' consumers can hang off it.
 
@@ -36,6 +38,14 @@ pub struct DynamoDbSink {
     store: Arc<dyn Store>,
     /// Built on first use: loading the AWS configuration is async, the app is not.
     client: OnceCell<Client>,
+}
+
+/// UTC, microseconds always six digits: text order is time order.
+fn sortable_time(at: time::OffsetDateTime) -> anyhow::Result<String> {
+    const FORMAT: &[time::format_description::FormatItem<'static>] = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
+    );
+    Ok(at.to_offset(time::UtcOffset::UTC).format(FORMAT)?)
 }
 
 impl DynamoDbSink {
@@ -133,9 +143,7 @@ impl DynamoDbSink {
 
     async fn put(&self, event: &OutboxEvent) -> anyhow::Result<()> {
         let cloud = CloudEvent::new(event, &self.source);
-        let time = cloud
-            .time
-            .format(&time::format_description::well_known::Rfc3339)?;
+        let time = sortable_time(cloud.time)?;
         let item = HashMap::from([
             (
                 "subject".to_owned(),
@@ -214,5 +222,28 @@ impl EventSink for DynamoDbSink {
             .advance_sink_cursor(self.name(), from, to)
             .await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn sort_keys_order_like_the_times_they_hold() {
+        let times = [
+            datetime!(2026-11-22 01:02:03.1 UTC),
+            datetime!(2026-11-22 01:02:03.12 UTC),
+            datetime!(2026-11-22 01:02:03.123456 UTC),
+            datetime!(2026-11-22 01:02:03.2 UTC),
+            datetime!(2026-11-22 03:02:04 +01:00),
+        ];
+        let keys: Vec<String> = times.iter().map(|t| sortable_time(*t).unwrap()).collect();
+        let mut sorted = keys.clone();
+        sorted.sort();
+        assert_eq!(keys, sorted);
+        assert_eq!(keys[0], "2026-11-22T01:02:03.100000Z");
+        assert_eq!(keys[4], "2026-11-22T02:02:04.000000Z");
     }
 }
