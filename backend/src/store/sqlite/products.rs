@@ -1,5 +1,6 @@
-//! Data products, tables and schema history on SQLite. Lists load in three statements
-//! (products, tags, stewards), never one per product.
+//! Data products, tables and schema history on SQLite. A product loads in one statement,
+//! its tags and stewards as JSON arrays beside it: every statement is a hop to the
+//! connection's thread, which costs more than the query itself on a page.
 
 use async_trait::async_trait;
 use serde_json::json;
@@ -29,24 +30,49 @@ struct ProductRow {
     version: i64,
     created_at: String,
     updated_at: String,
+    /// `["tag", …]`, in tag order.
+    tags: String,
+    /// `[[id, name, email], …]`, in name order.
+    stewards: String,
 }
 
 const PRODUCT_SELECT: &str = "SELECT p.id, p.slug, p.name, p.description,
         d.slug AS domain_slug, d.name AS domain_name, t.name AS owner_team,
         e.slug AS environment_slug, e.name AS environment_name, e.kind AS environment_kind,
         p.classification, p.status, p.auto_approve, p.max_access_days, p.version,
-        p.created_at, p.updated_at
+        p.created_at, p.updated_at,
+        (SELECT json_group_array(tag) FROM
+            (SELECT tag FROM product_tags WHERE product_id = p.id ORDER BY tag)) AS tags,
+        (SELECT json_group_array(json_array(id, name, email)) FROM
+            (SELECT u.id, u.name, u.email FROM product_stewards s JOIN users u ON u.id = s.user_id
+             WHERE s.product_id = p.id ORDER BY u.name)) AS stewards
      FROM products p
      JOIN domains d ON d.id = p.domain_id
      JOIN teams t ON t.id = p.owner_team_id
      JOIN environments e ON e.id = p.environment_id";
+
+fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> StoreResult<T> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("json: {e}")))
+}
 
 fn corrupt(e: Invalid) -> StoreError {
     StoreError::Corrupt(e.to_string())
 }
 
 impl ProductRow {
-    fn into_product(self, tags: Vec<String>, stewards: Vec<PersonRef>) -> StoreResult<Product> {
+    fn into_product(self) -> StoreResult<Product> {
+        let tags: Vec<String> = from_json(&self.tags)?;
+        let stewards: Vec<(String, String, Option<String>)> = from_json(&self.stewards)?;
+        let stewards = stewards
+            .into_iter()
+            .map(|(id, name, email)| {
+                Ok(PersonRef {
+                    id: parse_id(&id)?,
+                    name,
+                    email,
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
         Ok(Product {
             id: parse_id(&self.id)?,
             slug: Slug::parse(&self.slug).map_err(corrupt)?,
@@ -83,42 +109,7 @@ async fn load_products(
     .bind(bind)
     .fetch_all(&mut *conn)
     .await?;
-    let ids = serde_json::to_string(&rows.iter().map(|r| r.id.as_str()).collect::<Vec<_>>())
-        .unwrap_or_default();
-    let tags: Vec<(String, String)> = sqlx::query_as(
-        "SELECT product_id, tag FROM product_tags WHERE product_id IN (SELECT value FROM json_each(?)) ORDER BY tag",
-    )
-    .bind(&ids)
-    .fetch_all(&mut *conn)
-    .await?;
-    let stewards: Vec<(String, String, String, Option<String>)> = sqlx::query_as(
-        "SELECT s.product_id, u.id, u.name, u.email FROM product_stewards s JOIN users u ON u.id = s.user_id
-         WHERE s.product_id IN (SELECT value FROM json_each(?)) ORDER BY u.name",
-    )
-    .bind(&ids)
-    .fetch_all(&mut *conn)
-    .await?;
-    rows.into_iter()
-        .map(|row| {
-            let own_tags = tags
-                .iter()
-                .filter(|(p, _)| *p == row.id)
-                .map(|(_, t)| t.clone())
-                .collect();
-            let own_stewards = stewards
-                .iter()
-                .filter(|(p, ..)| *p == row.id)
-                .map(|(_, id, name, email)| {
-                    Ok(PersonRef {
-                        id: parse_id(id)?,
-                        name: name.clone(),
-                        email: email.clone(),
-                    })
-                })
-                .collect::<StoreResult<Vec<_>>>()?;
-            row.into_product(own_tags, own_stewards)
-        })
-        .collect()
+    rows.into_iter().map(ProductRow::into_product).collect()
 }
 
 async fn load_one(conn: &mut SqliteConnection, filter: &str, bind: String) -> StoreResult<Product> {
@@ -253,8 +244,10 @@ type AssetRow = (
     String,
     Option<String>,
     Option<String>,
+    String,
 );
-type ColumnRow = (String, String, String, String, bool, bool);
+/// A column as the assets query aggregates it: name, type, description, PII, partition key.
+type ColumnJson = (String, String, String, bool, bool);
 
 #[async_trait]
 impl ProductStore for SqliteStore {
@@ -416,16 +409,14 @@ impl ProductStore for SqliteStore {
             serde_json::to_string(&products.iter().map(|p| p.to_string()).collect::<Vec<_>>())
                 .unwrap_or_default();
         let rows: Vec<AssetRow> = sqlx::query_as(
-            "SELECT id, product_id, glue_database, glue_table, description, location, parameters, removed_at, last_synced_at
-             FROM assets WHERE product_id IN (SELECT value FROM json_each(?)) ORDER BY glue_database, glue_table",
-        )
-        .bind(&ids)
-        .fetch_all(&self.pool)
-        .await?;
-        let columns: Vec<ColumnRow> = sqlx::query_as(
-            "SELECT c.asset_id, c.name, c.data_type, c.description, c.is_pii, c.is_partition_key
-             FROM asset_columns c JOIN assets a ON a.id = c.asset_id
-             WHERE a.product_id IN (SELECT value FROM json_each(?)) ORDER BY c.asset_id, c.position",
+            "SELECT a.id, a.product_id, a.glue_database, a.glue_table, a.description, a.location,
+                    a.parameters, a.removed_at, a.last_synced_at,
+                    (SELECT json_group_array(json_array(name, data_type, description,
+                                                        json(iif(is_pii, 'true', 'false')),
+                                                        json(iif(is_partition_key, 'true', 'false'))))
+                     FROM (SELECT * FROM asset_columns WHERE asset_id = a.id ORDER BY position))
+             FROM assets a WHERE a.product_id IN (SELECT value FROM json_each(?))
+             ORDER BY a.glue_database, a.glue_table",
         )
         .bind(&ids)
         .fetch_all(&self.pool)
@@ -442,20 +433,9 @@ impl ProductStore for SqliteStore {
                     parameters,
                     removed_at,
                     synced_at,
+                    columns,
                 )| {
-                    let own = columns
-                        .iter()
-                        .filter(|c| c.0 == id)
-                        .map(
-                            |(_, name, data_type, description, is_pii, is_partition_key)| Column {
-                                name: name.clone(),
-                                data_type: data_type.clone(),
-                                description: description.clone(),
-                                is_pii: *is_pii,
-                                is_partition_key: *is_partition_key,
-                            },
-                        )
-                        .collect();
+                    let columns: Vec<ColumnJson> = from_json(&columns)?;
                     Ok(Asset {
                         id: parse_id(&id)?,
                         product_id: parse_id(&product_id)?,
@@ -464,7 +444,18 @@ impl ProductStore for SqliteStore {
                         description,
                         location,
                         parameters: parse_json(&parameters)?,
-                        columns: own,
+                        columns: columns
+                            .into_iter()
+                            .map(|(name, data_type, description, is_pii, is_partition_key)| {
+                                Column {
+                                    name,
+                                    data_type,
+                                    description,
+                                    is_pii,
+                                    is_partition_key,
+                                }
+                            })
+                            .collect(),
                         removed_at: removed_at.as_deref().map(parse_ts).transpose()?,
                         last_synced_at: synced_at.as_deref().map(parse_ts).transpose()?,
                     })
