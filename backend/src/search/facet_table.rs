@@ -1,15 +1,16 @@
-//! Per-segment facet table: every document's facet values, run-length encoded, in memory.
+//! Per-segment facet table: every document's facet values, in memory.
 //!
 //! A page counts facets over up to 10,000 matches, often twice (with and without a
 //! filtered facet). Reading Tantivy's fast-field columns costs several virtual calls and
 //! cache misses per document, which made counting the largest part of a search.
 //!
 //! All facet values come from the product (only `kind` differs between a product and its
-//! tables), and a product's documents are added together, so they are contiguous in a
-//! segment. Each segment is therefore decoded once into *runs* of documents sharing one
-//! *combination* of values (about two runs per product: a few MB per million documents), and
-//! counting a match is a forward step through the runs plus one increment per combination;
-//! the combinations are expanded into per-value counts once per scan.
+//! tables), so documents share few distinct *combinations* of values. Each segment is
+//! decoded once into the combinations plus one combination id per document (4 bytes a
+//! document: 4 MB per million), and counting a match is one array read plus one increment
+//! per combination; the combinations are expanded into per-value counts once per scan.
+//! (A run-length encoding of the ids was a fraction of the size, but finding a match's run
+//! was the largest single cost of counting.)
 
 use std::collections::HashMap;
 
@@ -34,10 +35,8 @@ pub(crate) struct FacetTable {
     /// The distinct combinations, each a record `[5 single value ids, tag count, tags…]`
     /// (one contiguous record: reading a combination is one cache miss, not three).
     records: Vec<u32>,
-    /// First document of each run (ascending; the first run starts at 0).
-    run_start: Vec<DocId>,
-    /// Record offset (in `records`) of each run's combination.
-    run_record: Vec<u32>,
+    /// Record offset (in `records`) of each document's combination.
+    doc_record: Vec<u32>,
 }
 
 impl FacetTable {
@@ -105,30 +104,23 @@ impl FacetTable {
                     id
                 }
             };
-            if t.run_record.last() != Some(&id) {
-                t.run_start.push(doc);
-                t.run_record.push(id);
+            t.doc_record.push(id);
+            if last.as_ref().is_none_or(|l| l.2 != id) {
                 last = Some((ord, tags.clone(), id));
             }
         }
         Ok(t)
     }
 
-    /// A reader for increasing doc ids.
-    pub(crate) fn cursor(&self) -> RunCursor<'_> {
-        RunCursor {
-            table: self,
-            run: 0,
-        }
+    /// The combination (record offset) of `doc`.
+    #[inline]
+    pub(crate) fn record(&self, doc: DocId) -> Option<u32> {
+        self.doc_record.get(doc as usize).copied()
     }
 
-    /// The combination of `doc`, for doc ids in any order.
+    /// The combination of `doc`.
     pub(crate) fn combo_at(&self, doc: DocId) -> Option<Combo<'_>> {
-        let run = self
-            .run_start
-            .partition_point(|&s| s <= doc)
-            .checked_sub(1)?;
-        self.combo(*self.run_record.get(run)?)
+        self.combo(self.record(doc)?)
     }
 
     /// The combination stored at record offset `record`.
@@ -157,35 +149,6 @@ impl Combo<'_> {
     }
 }
 
-/// Finds the combination of increasing doc ids by stepping forward through the runs.
-pub(crate) struct RunCursor<'a> {
-    table: &'a FacetTable,
-    run: usize,
-}
-
-impl RunCursor<'_> {
-    /// The combination (record offset) of `doc`; `doc` must not decrease between calls.
-    #[inline]
-    pub(crate) fn record(&mut self, doc: DocId) -> Option<u32> {
-        let starts = &self.table.run_start;
-        if self.run + 1 < starts.len() && starts[self.run + 1] <= doc {
-            // Gallop forward from the current run (matches are often a few runs apart),
-            // then binary-search the last stride: only nearby memory is touched.
-            let mut lo = self.run + 1;
-            let mut step = 1;
-            let mut hi = lo + step;
-            while hi < starts.len() && starts[hi] <= doc {
-                lo = hi;
-                step *= 2;
-                hi = lo + step;
-            }
-            let hi = hi.min(starts.len());
-            self.run = lo + starts[lo + 1..hi].partition_point(|&s| s <= doc);
-        }
-        self.table.run_record.get(self.run).copied()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use tantivy::Index;
@@ -196,7 +159,7 @@ mod tests {
     use crate::search::{ProductDoc, TableDoc};
 
     #[test]
-    fn runs_agree_with_the_columns_for_any_stride() {
+    fn combinations_agree_with_the_columns() {
         let (schema, fields) = build_schema();
         let index = Index::create_in_ram(schema);
         index.tokenizers().register(
@@ -236,35 +199,32 @@ mod tests {
         let seg = searcher.segment_reader(0);
         let table = FacetTable::build(seg).unwrap();
         let combo = seg.fast_fields().str(COMBO_FIELD).unwrap().unwrap();
-        for stride in [1, 2, 3, 17, 64, 200] {
-            let mut cursor = table.cursor();
-            for doc in (0..seg.max_doc()).step_by(stride) {
-                let c = table.combo(cursor.record(doc).unwrap()).unwrap();
-                assert_eq!(Some(c.single), table.combo_at(doc).map(|c| c.single));
-                let mut expected = String::new();
-                combo
-                    .ord_to_str(combo.ords().first(doc).unwrap(), &mut expected)
-                    .unwrap();
-                let got: Vec<&str> = COMBO_FACETS
-                    .iter()
-                    .zip(c.single)
-                    .map(|(&f, &id)| table.values[f][id as usize].as_str())
-                    .collect();
-                assert_eq!(got.join(COMBO_SEP), expected);
-                let tags: Vec<&str> = c
-                    .tags
-                    .iter()
-                    .map(|&t| table.values[TAG_FACET][t as usize].as_str())
-                    .collect();
-                let col = seg.fast_fields().str(TAG_FIELD).unwrap().unwrap();
-                let mut want = Vec::new();
-                for o in col.ords().values_for_doc(doc) {
-                    let mut v = String::new();
-                    col.ord_to_str(o, &mut v).unwrap();
-                    want.push(v);
-                }
-                assert_eq!(tags, want);
+        for doc in 0..seg.max_doc() {
+            let c = table.combo(table.record(doc).unwrap()).unwrap();
+            assert_eq!(Some(c.single), table.combo_at(doc).map(|c| c.single));
+            let mut expected = String::new();
+            combo
+                .ord_to_str(combo.ords().first(doc).unwrap(), &mut expected)
+                .unwrap();
+            let got: Vec<&str> = COMBO_FACETS
+                .iter()
+                .zip(c.single)
+                .map(|(&f, &id)| table.values[f][id as usize].as_str())
+                .collect();
+            assert_eq!(got.join(COMBO_SEP), expected);
+            let tags: Vec<&str> = c
+                .tags
+                .iter()
+                .map(|&t| table.values[TAG_FACET][t as usize].as_str())
+                .collect();
+            let col = seg.fast_fields().str(TAG_FIELD).unwrap().unwrap();
+            let mut want = Vec::new();
+            for o in col.ords().values_for_doc(doc) {
+                let mut v = String::new();
+                col.ord_to_str(o, &mut v).unwrap();
+                want.push(v);
             }
+            assert_eq!(tags, want);
         }
     }
 }

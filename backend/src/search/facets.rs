@@ -265,7 +265,6 @@ pub(crate) fn scan(
         let (mut all, mut pass) = (Tally::default(), Tally::default());
         // The split test depends only on the combination: remember the last answer.
         let mut last: Option<(u32, bool)> = None;
-        let mut runs = table.cursor();
         let alive = seg.alive_bitset();
         'batches: loop {
             let more = matches.next_batch(&mut batch, &mut buf);
@@ -278,7 +277,7 @@ pub(crate) fn scan(
                     break 'batches;
                 }
                 out.matched += 1;
-                let record = if need_record { runs.record(doc) } else { None };
+                let record = if need_record { table.record(doc) } else { None };
                 if let Some(r) = record {
                     all.add(r);
                 }

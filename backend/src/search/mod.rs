@@ -112,10 +112,10 @@ impl CatalogIndex {
                 tracing::warn!(dir = %dir.display(), "search index has an old schema: recreating it");
                 drop(index);
                 wipe_index_files(dir)?;
-                Index::create(MmapDirectory::open(dir)?, schema, IndexSettings::default())?
+                Index::create(MmapDirectory::open(dir)?, schema, index_settings())?
             }
         } else {
-            Index::create(mmap, schema, IndexSettings::default())?
+            Index::create(mmap, schema, index_settings())?
         };
         Self::from_index(index, fields)
     }
@@ -279,6 +279,16 @@ impl CatalogIndex {
     #[doc(hidden)]
     pub fn segment_count(&self) -> usize {
         self.reader.searcher().segment_readers().len()
+    }
+}
+
+/// A result page reads ~20 payloads from random places in the document store, and each
+/// read decompresses the whole block it sits in: small blocks make that 4x cheaper than
+/// Tantivy's default (16 KiB) for a few percent more disk.
+fn index_settings() -> IndexSettings {
+    IndexSettings {
+        docstore_blocksize: 4_096,
+        ..IndexSettings::default()
     }
 }
 
