@@ -455,6 +455,19 @@ async fn the_live_stream_tells_the_request_page_what_changed(postgres: bool) {
     assert!(page.contains(&format!("data-live-subject=\"{subject}\"")));
     assert!(page.contains("wharf:event from:body"));
     assert!(page.contains("/static/live.js"));
+    // What refreshes is everything the state decides: status, actions (with their CSRF
+    // token), history; before, a page left open kept offering to cancel a granted request.
+    let live = body_text(
+        w.app
+            .get_as(&browser, &format!("/requests/{id}/status"))
+            .await,
+    )
+    .await;
+    assert!(live.contains("state-granted"), "{live}");
+    assert!(live.contains("action-revoke"), "{live}");
+    assert!(!live.contains("action-cancel"), "{live}");
+    assert!(live.contains("name=\"csrf_token\""), "{live}");
+    assert!(live.contains(": approved"), "{live}");
 }
 
 #[derive(Clone, Default)]

@@ -85,6 +85,10 @@ async function requestAndApprove(browser) {
   await step(omar.page, 'j2-04-owner-sees-granted');
 
   await statusBadge(ana.page).filter({ hasText: 'granted' }).waitFor({ timeout: LIVE_TIMEOUT });
+  // With the status, the actions and the history follow: Cancel gives way to Revoke.
+  await ana.page.getByRole('button', { name: 'Revoke' }).waitFor();
+  assert.equal(await ana.page.getByRole('button', { name: 'Cancel' }).count(), 0, 'a granted request cannot be cancelled');
+  await ana.page.locator('.timeline').getByText(/Omar .*: approved/).first().waitFor();
   assert.equal(navigations, 0, "the analyst's page updated itself, without a reload");
   await step(ana.page, 'j2-05-analyst-sees-granted');
 

@@ -8,7 +8,7 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use super::{Chrome, RenderPage, flash};
-use crate::app::AppState;
+use crate::app::{App, AppState};
 use crate::domain::access::AccessRequest;
 use crate::domain::extensions::{Extension, ExtensionStatus};
 use crate::domain::policy::{RequestAction, may_act_on_request};
@@ -44,15 +44,24 @@ pub async fn requests(
     .into_page()
 }
 
-/// The part of the request page that refreshes itself while work is under way.
+/// Everything on the request page below its title. It refreshes itself on each event
+/// about the request (and every few seconds while grants are applied or removed), so the
+/// status, the actions that state allows, extensions and the history move together.
 #[derive(Template)]
-#[template(path = "partials/request_status.html")]
-pub struct StatusPartial {
+#[template(path = "partials/request_live.html")]
+pub struct LivePart {
     pub request: AccessRequest,
     pub sandbox: bool,
+    csrf_token: String,
+    actions: Vec<&'static str>,
+    extensions: Vec<Extension>,
+    /// The viewer may ask for a later end date now.
+    may_ask_extension: bool,
+    /// The viewer may approve or reject the pending extension.
+    may_decide_extension: bool,
 }
 
-impl StatusPartial {
+impl LivePart {
     /// The worker is applying or removing grants.
     pub fn in_progress(&self) -> bool {
         matches!(
@@ -69,27 +78,19 @@ impl StatusPartial {
             .filter(|item| item.status != self.request.status)
             .count()
     }
+
+    fn pending_extension(&self) -> Option<&Extension> {
+        self.extensions
+            .iter()
+            .find(|e| e.status == ExtensionStatus::Pending)
+    }
 }
 
 #[derive(Template)]
 #[template(path = "pages/request.html")]
 struct RequestPage {
     chrome: Chrome,
-    status: StatusPartial,
-    actions: Vec<&'static str>,
-    extensions: Vec<Extension>,
-    /// The viewer may ask for a later end date now.
-    may_ask_extension: bool,
-    /// The viewer may approve or reject the pending extension.
-    may_decide_extension: bool,
-}
-
-impl RequestPage {
-    fn pending_extension(&self) -> Option<&Extension> {
-        self.extensions
-            .iter()
-            .find(|e| e.status == ExtensionStatus::Pending)
-    }
+    live: LivePart,
 }
 
 fn action_names(actions: &[RequestAction]) -> Vec<&'static str> {
@@ -110,21 +111,16 @@ fn is_sandbox(product: &Product) -> bool {
     product.environment_kind == crate::domain::EnvironmentKind::Sandbox
 }
 
-/// `GET /requests/{id}`
-pub async fn request_page(
-    State(app): State<AppState>,
-    user: CurrentUser,
-    Path(id): Path<uuid::Uuid>,
-) -> Result<Response, AppError> {
-    let (request, product) = visible_request(&app, &user, id).await?;
-    let mut actions = action_names(&allowed_actions(&user, &request, &product));
+/// The live part of a request's page, as `user` may see and act on it.
+async fn live_part(app: &App, user: &CurrentUser, id: uuid::Uuid) -> Result<LivePart, AppError> {
+    let (request, product) = visible_request(app, user, id).await?;
+    let mut actions = action_names(&allowed_actions(user, &request, &product));
     if request.status == RequestStatus::Granted {
         actions.push("verify");
-        if actions.contains(&"revoke") && crate::http::api::products::can_manage(&user, &product) {
+        if actions.contains(&"revoke") && crate::http::api::products::can_manage(user, &product) {
             actions.push("reapply");
         }
     }
-    let title = format!("Request for {}", request.product_name);
     let extensions = app.store.extensions_of(request.id).await?;
     let stewards = product.steward_ids();
     let facts = request_facts(&request, &product, &stewards);
@@ -133,18 +129,28 @@ pub async fn request_page(
         .any(|e| e.status == ExtensionStatus::Pending);
     let granted = request.status == RequestStatus::Granted;
     let may = |action| may_act_on_request(&user.subject(), &facts, action);
-    let may_ask_extension = granted && !pending && may(RequestAction::RequestExtension);
-    let may_decide_extension = granted && pending && may(RequestAction::ApproveExtension);
-    RequestPage {
-        chrome: Chrome::new(&app, Some(&user), &title).nav("requests"),
-        status: StatusPartial {
-            sandbox: is_sandbox(&product),
-            request,
-        },
+    Ok(LivePart {
+        may_ask_extension: granted && !pending && may(RequestAction::RequestExtension),
+        may_decide_extension: granted && pending && may(RequestAction::ApproveExtension),
+        sandbox: is_sandbox(&product),
+        csrf_token: user.csrf_token().unwrap_or_default().to_owned(),
+        request,
         actions,
         extensions,
-        may_ask_extension,
-        may_decide_extension,
+    })
+}
+
+/// `GET /requests/{id}`
+pub async fn request_page(
+    State(app): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<uuid::Uuid>,
+) -> Result<Response, AppError> {
+    let live = live_part(&app, &user, id).await?;
+    let title = format!("Request for {}", live.request.product_name);
+    RequestPage {
+        chrome: Chrome::new(&app, Some(&user), &title).nav("requests"),
+        live,
     }
     .into_page()
 }
@@ -155,12 +161,7 @@ pub async fn request_status(
     user: CurrentUser,
     Path(id): Path<uuid::Uuid>,
 ) -> Result<Response, AppError> {
-    let (request, product) = visible_request(&app, &user, id).await?;
-    StatusPartial {
-        sandbox: is_sandbox(&product),
-        request,
-    }
-    .into_page()
+    live_part(&app, &user, id).await?.into_page()
 }
 
 #[derive(Deserialize)]
