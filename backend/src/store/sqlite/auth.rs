@@ -270,15 +270,25 @@ impl AuthStore for SqliteStore {
     #[tracing::instrument(skip_all)]
     async fn user_by_api_token(&self, token_hash: &str) -> StoreResult<Option<User>> {
         let now = now();
-        let row: Option<(String, Option<String>)> = sqlx::query_as(
-            "SELECT user_id, last_used_at FROM api_tokens
-             WHERE token_hash = ?1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?2)",
+        // The token and its user in one statement: this runs on every API call.
+        let row: Option<(
+            String,
+            String,
+            Option<String>,
+            String,
+            String,
+            Option<String>,
+        )> = sqlx::query_as(
+            "SELECT u.id, u.subject, u.email, u.name, u.created_at, t.last_used_at
+                 FROM api_tokens t JOIN users u ON u.id = t.user_id
+                 WHERE t.token_hash = ?1 AND t.revoked_at IS NULL
+                   AND (t.expires_at IS NULL OR t.expires_at > ?2)",
         )
         .bind(token_hash)
         .bind(ts(now))
         .fetch_optional(&self.pool)
         .await?;
-        let Some((user_id, last_used)) = row else {
+        let Some((id, subject, email, name, created_at, last_used)) = row else {
             return Ok(None);
         };
         // Record use at most once a minute: a busy client must not turn reads into writes.
@@ -294,6 +304,6 @@ impl AuthStore for SqliteStore {
                 .execute(&self.pool)
                 .await?;
         }
-        Ok(Some(self.user_by_id(parse_id(&user_id)?).await?))
+        Ok(Some(user_from((id, subject, email, name, created_at))?))
     }
 }
