@@ -5,8 +5,10 @@
 //! audit entry and its outbox event in the same transaction.
 
 mod delivery;
+mod notifications;
 mod postgres;
 mod sqlite;
+mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,8 +23,10 @@ use crate::domain::grants::{GrantScope, GrantView};
 use crate::domain::*;
 
 pub use delivery::*;
+pub use notifications::*;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
+pub use webhooks::*;
 
 /// What can go wrong in the store, sorted by what the caller should do about it.
 #[derive(Debug, thiserror::Error)]
@@ -467,6 +471,8 @@ pub trait Store:
     + ExtensionStore
     + EventStore
     + DeliveryStore
+    + NotificationStore
+    + WebhookStore
     + AuditStore
     + JobStore
     + StatsStore
@@ -484,6 +490,10 @@ impl<T> Store for T where
         + ExtensionStore
         + EventStore
         + DeliveryStore
+        + NotificationStore
+        + WebhookStore
+        + NotificationStore
+        + WebhookStore
         + AuditStore
         + JobStore
         + StatsStore

@@ -11,9 +11,11 @@ mod events;
 mod extensions;
 mod grants;
 mod jobs;
+mod notifications;
 mod products;
 mod stats;
 mod users;
+mod webhooks;
 
 use std::time::Duration;
 
