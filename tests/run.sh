@@ -87,10 +87,17 @@ else
   postgres_answers "$WHARF_TEST_DATABASE_URL" || die "the throwaway PostgreSQL does not answer"
   echo "started at $WHARF_TEST_DATABASE_URL"
 fi
-# Databases left behind by earlier runs that were interrupted.
-psql "$WHARF_TEST_DATABASE_URL" -tAc "SELECT datname FROM pg_database WHERE datname LIKE 'wharf_t_%'" |
+# Databases left behind by earlier runs that were interrupted. A test database is named
+# wharf_t_<UUIDv7>, whose first 12 hex digits are its creation time in ms: only those older
+# than any run can last are dropped, so a run going on beside this one keeps its own.
+now_ms=$(( $(date +%s) * 1000 ))
+psql "$WHARF_TEST_DATABASE_URL" -tAc "SELECT datname FROM pg_database WHERE datname ~ '^wharf_t_[0-9a-f]{32}$'" |
   while read -r name; do
-    [[ -n "$name" ]] && psql "$WHARF_TEST_DATABASE_URL" -qc "DROP DATABASE IF EXISTS $name WITH (FORCE)" >/dev/null
+    [[ -n "$name" ]] || continue
+    created_ms=$(( 16#${name:8:12} ))
+    if (( now_ms - created_ms > 3 * 3600 * 1000 )); then
+      psql "$WHARF_TEST_DATABASE_URL" -qc "DROP DATABASE IF EXISTS $name WITH (FORCE)" >/dev/null
+    fi
   done
 
 log "curl and jq for the README's curl journey (tests/tests/readme.rs)"

@@ -68,16 +68,42 @@ impl TestDb {
     }
 
     /// Drop the PostgreSQL database (SQLite files go with the temp dir).
-    pub async fn drop_database(self, store: Arc<dyn Store>) {
+    pub async fn drop_database(mut self, store: Arc<dyn Store>) {
         store.close().await;
-        if let Some(name) = &self.pg_name {
-            let mut conn = sqlx::PgConnection::connect(&postgres_admin_url())
-                .await
-                .unwrap();
-            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .execute(&mut conn)
-                .await
-                .unwrap();
+        if let Some(name) = self.pg_name.take() {
+            drop_postgres_database(&name).await;
+        }
+    }
+}
+
+async fn drop_postgres_database(name: &str) {
+    let mut conn = sqlx::PgConnection::connect(&postgres_admin_url())
+        .await
+        .unwrap();
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+}
+
+/// A test that never called `drop_database` (an app test, or one that panicked) still
+/// leaves no database behind. Drop cannot await, and the test's runtime is busy
+/// dropping us: a thread with its own runtime does it.
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some(name) = self.pg_name.take() else {
+            return;
+        };
+        let dropped = std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime")
+                .block_on(drop_postgres_database(&name));
+        })
+        .join();
+        if dropped.is_err() && !std::thread::panicking() {
+            panic!("could not drop a test database");
         }
     }
 }
