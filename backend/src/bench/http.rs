@@ -95,6 +95,13 @@ async fn measure(
     seconds: u64,
 ) -> (Vec<Duration>, Vec<Duration>, f64) {
     let http = client(concurrency);
+    // A pass to warm the page cache and the connection pool, as the search benchmark does.
+    for url in urls {
+        let response = http.get(url).bearer_auth(token).send().await;
+        if let Ok(response) = response {
+            let _ = response.bytes().await;
+        }
+    }
     let mut sequential = Vec::with_capacity(urls.len());
     for url in urls {
         let started = Instant::now();
