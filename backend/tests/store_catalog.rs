@@ -70,7 +70,7 @@ fn fields(name: &str) -> ProductFields {
         owner_team: team("sales-data"),
         environment: Slug::parse("sandbox").unwrap(),
         classification: Classification::Internal,
-        tags: vec!["gold".into(), "orders".into()],
+        tags: vec!["orders".into(), "gold".into()],
         steward_emails: vec![],
         auto_approve: false,
         max_access_days: 90,
@@ -173,7 +173,11 @@ async fn products_are_created_edited_and_published(store: &dyn Store) {
         .await
         .unwrap();
     assert_eq!(product.status, ProductStatus::Draft);
-    assert_eq!(product.tags, vec!["gold", "orders"]);
+    assert_eq!(
+        product.tags,
+        vec!["gold", "orders"],
+        "tags come back in order"
+    );
     assert_eq!(product.stewards[0].id, steward.id);
     assert_eq!(product.domain_name, "Sales");
     assert_eq!(product.environment_kind, EnvironmentKind::Sandbox);

@@ -41,11 +41,11 @@ const PRODUCT_SELECT: &str = "SELECT p.id, p.slug, p.name, p.description,
         e.slug AS environment_slug, e.name AS environment_name, e.kind AS environment_kind,
         p.classification, p.status, p.auto_approve, p.max_access_days, p.version,
         p.created_at, p.updated_at,
-        (SELECT json_group_array(tag) FROM
-            (SELECT tag FROM product_tags WHERE product_id = p.id ORDER BY tag)) AS tags,
-        (SELECT json_group_array(json_array(id, name, email)) FROM
-            (SELECT u.id, u.name, u.email FROM product_stewards s JOIN users u ON u.id = s.user_id
-             WHERE s.product_id = p.id ORDER BY u.name)) AS stewards
+        (SELECT json_group_array(tag ORDER BY tag) FROM product_tags
+         WHERE product_id = p.id) AS tags,
+        (SELECT json_group_array(json_array(u.id, u.name, u.email) ORDER BY u.name)
+         FROM product_stewards s JOIN users u ON u.id = s.user_id
+         WHERE s.product_id = p.id) AS stewards
      FROM products p
      JOIN domains d ON d.id = p.domain_id
      JOIN teams t ON t.id = p.owner_team_id
@@ -411,10 +411,12 @@ impl ProductStore for SqliteStore {
         let rows: Vec<AssetRow> = sqlx::query_as(
             "SELECT a.id, a.product_id, a.glue_database, a.glue_table, a.description, a.location,
                     a.parameters, a.removed_at, a.last_synced_at,
-                    (SELECT json_group_array(json_array(name, data_type, description,
-                                                        json(iif(is_pii, 'true', 'false')),
-                                                        json(iif(is_partition_key, 'true', 'false'))))
-                     FROM (SELECT * FROM asset_columns WHERE asset_id = a.id ORDER BY position))
+                    (SELECT json_group_array(
+                                json_array(c.name, c.data_type, c.description,
+                                           json(iif(c.is_pii, 'true', 'false')),
+                                           json(iif(c.is_partition_key, 'true', 'false')))
+                                ORDER BY c.position)
+                     FROM asset_columns c WHERE c.asset_id = a.id)
              FROM assets a WHERE a.product_id IN (SELECT value FROM json_each(?))
              ORDER BY a.glue_database, a.glue_table",
         )
