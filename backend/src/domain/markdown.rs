@@ -9,8 +9,8 @@ use pulldown_cmark::{Event, Options, Parser, html};
 /// The longest description accepted, in bytes.
 pub const MAX_MARKDOWN_BYTES: usize = 100_000;
 
-/// The sanitizer, built once: its default allow-lists are a few hundred set insertions,
-/// which cost more than cleaning a typical description.
+/// The sanitizer, built once: its allow-lists are sets of a few hundred entries, the
+/// same for every description.
 static SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
     let mut builder = ammonia::Builder::default();
     builder
