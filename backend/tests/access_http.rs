@@ -11,24 +11,6 @@ use common::{TestApp, body_json, body_text};
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
-async fn token(app: &TestApp, login: &str) -> String {
-    let browser = app.sign_in(login).await;
-    let response = app
-        .request(
-            Request::post("/api/v1/tokens")
-                .header("cookie", &browser.cookie)
-                .header("x-csrf-token", &browser.csrf)
-                .header("content-type", "application/json")
-                .body(Body::from(json!({"name": "t"}).to_string()))
-                .unwrap(),
-        )
-        .await;
-    body_json(response).await["token"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
 struct World {
     app: TestApp,
     omar: String,
@@ -42,10 +24,10 @@ struct World {
 async fn world(auto_approve: bool) -> World {
     let app = TestApp::new().await;
     let (omar, ana, sofia, root) = (
-        token(&app, "omar").await,
-        token(&app, "ana").await,
-        token(&app, "sofia").await,
-        token(&app, "root").await,
+        app.token("omar").await,
+        app.token("ana").await,
+        app.token("sofia").await,
+        app.token("root").await,
     );
     app.api(
         "POST",
@@ -332,7 +314,7 @@ async fn requests_that_must_be_refused_are_and_nothing_is_granted() {
         );
     }
     // A role registered in another environment.
-    let root = token(&w.app, "root").await;
+    let root = w.app.token("root").await;
     let env = json!({"name": "Prod", "kind": "aws", "aws_account_id": "123456789012", "aws_region": "eu-west-1"});
     w.app
         .api("POST", "/api/v1/environments", Some(&root), Some(env))

@@ -12,24 +12,6 @@ use axum::response::Response;
 use common::{TestApp, body_json};
 use serde_json::{Value, json};
 
-async fn token(app: &TestApp, login: &str) -> String {
-    let browser = app.sign_in(login).await;
-    let response = app
-        .request(
-            Request::post("/api/v1/tokens")
-                .header("cookie", &browser.cookie)
-                .header("x-csrf-token", &browser.csrf)
-                .header("content-type", "application/json")
-                .body(Body::from(json!({"name": "t"}).to_string()))
-                .unwrap(),
-        )
-        .await;
-    body_json(response).await["token"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
 fn send(method: &str, path: &str, token: &str) -> axum::http::request::Builder {
     Request::builder()
         .method(method)
@@ -63,7 +45,7 @@ fn fields(problem: &Value) -> Vec<&str> {
 #[tokio::test]
 async fn every_error_is_problem_json_naming_the_wrong_field() {
     let app = TestApp::new().await;
-    let root = token(&app, "root").await;
+    let root = app.token("root").await;
 
     // A body of the wrong media type, not JSON, or of the wrong shape.
     let body = |content_type: &str, text: &str| {
@@ -166,7 +148,7 @@ async fn walk(app: &TestApp, token: &str, first: &str, key: &str) -> (Vec<String
 #[tokio::test]
 async fn lists_page_with_a_cursor_and_a_next_link() {
     let app = TestApp::new().await;
-    let root = token(&app, "root").await;
+    let root = app.token("root").await;
     for name in ["Sales", "Finance", "Marketing", "Logistics", "People"] {
         let created = app
             .api(
@@ -192,9 +174,9 @@ async fn lists_page_with_a_cursor_and_a_next_link() {
 /// A published sandbox product owned by sales-data and a role of analytics.
 async fn product_and_principal(app: &TestApp) -> (String, String, String) {
     let (omar, ana, root) = (
-        token(app, "omar").await,
-        token(app, "ana").await,
-        token(app, "root").await,
+        app.token("omar").await,
+        app.token("ana").await,
+        app.token("root").await,
     );
     app.api(
         "POST",

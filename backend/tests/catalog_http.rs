@@ -8,31 +8,13 @@ use axum::http::{Request, StatusCode, header};
 use common::{TestApp, body_json, body_text};
 use serde_json::json;
 
-async fn token(app: &TestApp, login: &str) -> String {
-    let browser = app.sign_in(login).await;
-    let response = app
-        .request(
-            Request::post("/api/v1/tokens")
-                .header("cookie", &browser.cookie)
-                .header("x-csrf-token", &browser.csrf)
-                .header("content-type", "application/json")
-                .body(Body::from(json!({"name": "t"}).to_string()))
-                .unwrap(),
-        )
-        .await;
-    body_json(response).await["token"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
 /// An app with a domain, and tokens for an owner (omar, sales-data), an analyst (ana) and an admin.
 async fn setup() -> (TestApp, String, String, String) {
     let app = TestApp::new().await;
     let (omar, ana, root) = (
-        token(&app, "omar").await,
-        token(&app, "ana").await,
-        token(&app, "root").await,
+        app.token("omar").await,
+        app.token("ana").await,
+        app.token("root").await,
     );
     let created = app
         .api(
@@ -395,7 +377,7 @@ async fn principals_are_validated_and_kept_to_their_team() {
     }
     let listed = body_json(app.api("GET", url, Some(&ana), None).await).await;
     assert_eq!(listed.as_array().unwrap().len(), 1);
-    let omar = token(&app, "omar").await;
+    let omar = app.token("omar").await;
     assert!(
         body_json(app.api("GET", url, Some(&omar), None).await)
             .await

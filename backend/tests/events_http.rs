@@ -41,24 +41,6 @@ on_both_stores!(
     webhook_addresses_and_scopes_are_checked,
 );
 
-async fn token(app: &TestApp, login: &str) -> String {
-    let browser = app.sign_in(login).await;
-    let response = app
-        .request(
-            Request::post("/api/v1/tokens")
-                .header("cookie", &browser.cookie)
-                .header("x-csrf-token", &browser.csrf)
-                .header("content-type", "application/json")
-                .body(Body::from(json!({"name": "t"}).to_string()))
-                .unwrap(),
-        )
-        .await;
-    body_json(response).await["token"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
 struct World {
     app: TestApp,
     omar: String,
@@ -74,10 +56,10 @@ struct World {
 async fn world(postgres: bool) -> World {
     let app = TestApp::builder().postgres(postgres).build().await;
     let (omar, ana, sofia, root) = (
-        token(&app, "omar").await,
-        token(&app, "ana").await,
-        token(&app, "sofia").await,
-        token(&app, "root").await,
+        app.token("omar").await,
+        app.token("ana").await,
+        app.token("sofia").await,
+        app.token("root").await,
     );
     app.api(
         "POST",

@@ -5,29 +5,10 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use common::{Browser, TestApp, body_json, body_text};
 use serde_json::{Value, json};
 use tokio::sync::watch;
-
-async fn token(app: &TestApp, login: &str) -> String {
-    let browser = app.sign_in(login).await;
-    let response = app
-        .request(
-            Request::post("/api/v1/tokens")
-                .header("cookie", &browser.cookie)
-                .header("x-csrf-token", &browser.csrf)
-                .header("content-type", "application/json")
-                .body(Body::from(json!({"name": "t"}).to_string()))
-                .unwrap(),
-        )
-        .await;
-    body_json(response).await["token"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
 
 struct World {
     app: TestApp,
@@ -44,9 +25,9 @@ struct World {
 async fn granted_world() -> World {
     let app = TestApp::new().await;
     let (omar, ana, root) = (
-        token(&app, "omar").await,
-        token(&app, "ana").await,
-        token(&app, "root").await,
+        app.token("omar").await,
+        app.token("ana").await,
+        app.token("root").await,
     );
     app.api(
         "POST",

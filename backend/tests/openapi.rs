@@ -49,7 +49,7 @@ fn documented() -> BTreeMap<String, BTreeSet<String>> {
 #[tokio::test]
 async fn every_routed_method_is_documented_and_every_documented_one_routed() {
     let app = TestApp::new().await;
-    let root = token(&app, "root").await;
+    let root = app.token("root").await;
     let documented = documented();
     assert!(documented.len() > 10, "{documented:?}");
     for (path, methods) in &documented {
@@ -74,24 +74,6 @@ async fn every_routed_method_is_documented_and_every_documented_one_routed() {
             );
         }
     }
-}
-
-async fn token(app: &TestApp, login: &str) -> String {
-    let browser = app.sign_in(login).await;
-    let response = app
-        .request(
-            Request::post("/api/v1/tokens")
-                .header("cookie", &browser.cookie)
-                .header("x-csrf-token", &browser.csrf)
-                .header("content-type", "application/json")
-                .body(Body::from(r#"{"name": "t"}"#))
-                .unwrap(),
-        )
-        .await;
-    body_json(response).await["token"]
-        .as_str()
-        .unwrap()
-        .to_owned()
 }
 
 /// Every `/api/v1/…` path written anywhere in the server's source (a `.route(…)` added

@@ -10,9 +10,8 @@ use std::fmt::Debug;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, Once};
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use common::{Browser, TestApp, body_json, body_text};
+use axum::http::StatusCode;
+use common::{Browser, TestApp, body_text};
 use serde_json::{Value, json};
 use tracing_subscriber::Layer;
 use tracing_subscriber::filter::filter_fn;
@@ -89,7 +88,7 @@ async fn catalog_and_product_pages_issue_a_handful_of_statements() {
     let app = TestApp::new().await;
     wharf::demo::seed(app.store()).await.expect("demo data");
     app.state.indexer().catch_up().await.expect("index");
-    let (omar, ana) = (token(&app, "omar").await, token(&app, "ana").await);
+    let (omar, ana) = (app.token("omar").await, app.token("ana").await);
     // One product with a single table, one with twelve; the analyst asks for the big one
     // three times, so the requests page lists requests with many tables each.
     for (slug, tables) in [("small", 1), ("big", 12)] {
@@ -172,24 +171,6 @@ async fn catalog_and_product_pages_issue_a_handful_of_statements() {
         inbox_of_one,
         "an inbox of four costs what an inbox of one costs"
     );
-}
-
-async fn token(app: &TestApp, login: &str) -> String {
-    let browser = app.sign_in(login).await;
-    let response = app
-        .request(
-            Request::post("/api/v1/tokens")
-                .header("cookie", &browser.cookie)
-                .header("x-csrf-token", &browser.csrf)
-                .header("content-type", "application/json")
-                .body(Body::from(json!({"name": "t"}).to_string()))
-                .unwrap(),
-        )
-        .await;
-    body_json(response).await["token"]
-        .as_str()
-        .unwrap()
-        .to_owned()
 }
 
 async fn call(app: &TestApp, method: &str, path: &str, token: &str, body: Value) -> Value {

@@ -169,6 +169,26 @@ impl TestApp {
         Browser { cookie, csrf }
     }
 
+    /// A personal API token of one of the demo users, made through the API as they would.
+    pub async fn token(&self, login: &str) -> String {
+        let browser = self.sign_in(login).await;
+        let response = self
+            .request(
+                Request::post("/api/v1/tokens")
+                    .header("cookie", &browser.cookie)
+                    .header("x-csrf-token", &browser.csrf)
+                    .header("content-type", "application/json")
+                    .body(Body::from(r#"{"name": "t"}"#))
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(response.status(), 201, "token for {login}");
+        body_json(response).await["token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
     async fn as_browser(
         &self,
         request: axum::http::request::Builder,
