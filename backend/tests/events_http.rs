@@ -247,6 +247,19 @@ async fn owners_and_requesters_are_notified(postgres: bool) {
         .await;
     assert_eq!(read.status(), StatusCode::SEE_OTHER);
     assert_eq!(read.headers()["location"], format!("/requests/{id}"));
+    // Someone else's notification neither changes nor reveals where it points.
+    let omar = w.app.sign_in("omar").await;
+    let foreign = w
+        .app
+        .request(
+            Request::post("/notifications/read")
+                .header("cookie", &omar.cookie)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(Body::from(format!("csrf_token={}&id={first}", omar.csrf)))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(foreign.headers()["location"], "/notifications");
     let marked = w
         .app
         .api(

@@ -49,6 +49,12 @@ pub trait NotificationStore: Send + Sync {
         limit: i64,
     ) -> StoreResult<Vec<Notification>>;
     async fn unread_notifications(&self, user: UserId) -> StoreResult<i64>;
+    /// Where one of this user's notifications points (`NotFound` for someone else's).
+    async fn notification_link(
+        &self,
+        user: UserId,
+        id: NotificationId,
+    ) -> StoreResult<Option<String>>;
     /// Mark the given notifications (or all, for `None`) read; returns how many changed.
     async fn mark_notifications_read(
         &self,

@@ -15,7 +15,7 @@ use crate::http::api::webhooks::{
     CreatedWebhook, NewWebhookBody, add_webhook, managed_webhook, managed_webhooks,
 };
 use crate::http::auth::CurrentUser;
-use crate::store::{DeliveryLog, Notification, Webhook};
+use crate::store::{DeliveryLog, Notification, StoreError, Webhook};
 
 #[derive(Template)]
 #[template(path = "pages/notifications.html")]
@@ -59,15 +59,14 @@ pub async fn read_notifications(
     app.store
         .mark_notifications_read(user.user.id, Some(&[id]))
         .await?;
-    let link = app
-        .store
-        .notifications(user.user.id, None, 100)
-        .await?
-        .into_iter()
-        .find(|n| n.id == id)
-        .and_then(|n| n.link)
-        .filter(|link| link.starts_with('/') && !link.starts_with("//"))
-        .unwrap_or_else(|| "/notifications".into());
+    // Only links within Wharf are followed: a notification never sends anyone off-site.
+    let link = match app.store.notification_link(user.user.id, id).await {
+        Ok(link) => link,
+        Err(StoreError::NotFound) => None,
+        Err(e) => return Err(e.into()),
+    }
+    .filter(|link| link.starts_with('/') && !link.starts_with("//"))
+    .unwrap_or_else(|| "/notifications".into());
     Ok(Redirect::to(&link).into_response())
 }
 

@@ -110,6 +110,21 @@ impl NotificationStore for PgStore {
     }
 
     #[tracing::instrument(skip_all)]
+    async fn notification_link(
+        &self,
+        user: UserId,
+        id: NotificationId,
+    ) -> StoreResult<Option<String>> {
+        let link: Option<String> =
+            sqlx::query_scalar("SELECT link FROM notifications WHERE user_id = $1 AND id = $2")
+                .bind(user.0)
+                .bind(id.0)
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(link)
+    }
+
+    #[tracing::instrument(skip_all)]
     async fn unread_notifications(&self, user: UserId) -> StoreResult<i64> {
         Ok(sqlx::query_scalar(
             "SELECT COUNT(*) FROM notifications WHERE user_id = $1 AND read_at IS NULL",
