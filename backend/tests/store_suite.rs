@@ -334,8 +334,9 @@ async fn login_states_are_used_once_and_expire(store: &dyn Store) {
 }
 
 async fn sessions_expire_and_end(store: &dyn Store) {
+    let user_teams = vec![team("analytics"), team("sales-data")];
     let user = store
-        .sign_in_user(&claims("s-1", "Sam"), &[team("analytics")])
+        .sign_in_user(&claims("s-1", "Sam"), &user_teams)
         .await
         .unwrap();
     let session = |hash: &str, idle: TimeDelta, max: TimeDelta| NewSession {
@@ -365,6 +366,11 @@ async fn sessions_expire_and_end(store: &dyn Store) {
 
     let live = store.session("live").await.unwrap().expect("live session");
     assert_eq!(live.user, user);
+    assert_eq!(
+        live.teams, user_teams,
+        "the user's teams come with the session"
+    );
+    assert_eq!(live.outbox_seq, store.latest_event_seq().await.unwrap());
     assert_eq!(live.csrf_token, "csrf-live");
     assert_eq!(live.id_token_hint.as_deref(), Some("id-token"));
     assert!(
@@ -411,9 +417,13 @@ async fn api_tokens_are_hashed_scoped_and_revocable(store: &dyn Store) {
         .await
         .unwrap();
 
+    let found = store.user_by_api_token("hash-1").await.unwrap().unwrap();
+    assert_eq!(found.user, owner);
+    assert_eq!(found.teams, vec![team("sales-data")]);
     assert_eq!(
-        store.user_by_api_token("hash-1").await.unwrap(),
-        Some(owner.clone())
+        found.outbox_seq,
+        store.latest_event_seq().await.unwrap(),
+        "how far the outbox had got, read with the caller"
     );
     assert_eq!(
         store.user_by_api_token("hash-old").await.unwrap(),

@@ -4,7 +4,7 @@
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use super::{User, UserId};
+use super::{TeamName, User, UserId};
 
 /// An OIDC sign-in between the redirect to the IdP and the callback.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,14 +28,29 @@ pub struct NewSession {
     pub expires_at: OffsetDateTime,
 }
 
-/// A live session and its user.
+/// A live session, its user and their teams.
 #[derive(Debug, Clone)]
 pub struct Session {
     pub user: User,
+    /// The user's teams as of their last sign-in, by name.
+    pub teams: Vec<TeamName>,
+    /// The outbox's last sequence number when this was read (see [`TokenOwner::outbox_seq`]).
+    pub outbox_seq: i64,
     pub csrf_token: String,
     pub id_token_hint: Option<String>,
     pub last_seen_at: OffsetDateTime,
     pub expires_at: OffsetDateTime,
+}
+
+/// The owner of a live API token and their teams (as of their last sign-in), by name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenOwner {
+    pub user: User,
+    pub teams: Vec<TeamName>,
+    /// The outbox's last sequence number when this was read. Every request reads its
+    /// caller, so it learns in the same statement how far the data has changed: pages that
+    /// keep data in memory compare against it instead of asking the database again.
+    pub outbox_seq: i64,
 }
 
 /// A personal API token as its owner sees it (never the secret itself).

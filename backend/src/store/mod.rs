@@ -106,7 +106,8 @@ pub trait AuthStore: Send + Sync {
     /// Remove and return an unexpired login state: each one can be used once.
     async fn take_login_state(&self, state_hash: &str) -> StoreResult<Option<LoginState>>;
     async fn create_session(&self, session: &NewSession) -> StoreResult<()>;
-    /// The session with this id hash, if neither its idle nor its absolute expiry passed.
+    /// The session with this id hash, if neither its idle nor its absolute expiry passed,
+    /// with its user's teams (one statement: this runs on every page a browser loads).
     async fn session(&self, id_hash: &str) -> StoreResult<Option<Session>>;
     async fn touch_session(
         &self,
@@ -120,8 +121,8 @@ pub trait AuthStore: Send + Sync {
     async fn list_api_tokens(&self, user: UserId) -> StoreResult<Vec<ApiToken>>;
     /// Revoke one of the user's tokens; `false` if they have no such live token.
     async fn revoke_api_token(&self, user: UserId, id: uuid::Uuid) -> StoreResult<bool>;
-    /// The owner of a live (unrevoked, unexpired) token, recording its use.
-    async fn user_by_api_token(&self, token_hash: &str) -> StoreResult<Option<User>>;
+    /// The owner of a live (unrevoked, unexpired) token with their teams, recording its use.
+    async fn user_by_api_token(&self, token_hash: &str) -> StoreResult<Option<TokenOwner>>;
 }
 
 /// Domains, environments and (later) products and assets.

@@ -42,6 +42,9 @@ pub struct CurrentUser {
     pub inbox: usize,
     /// Unread notifications (pages only; the header's bell shows it).
     pub unread: usize,
+    /// How far the outbox had got when the caller was read (same statement), for pages
+    /// that keep data in memory; `None` when the caller came from a cache.
+    pub outbox_seq: Option<i64>,
 }
 
 impl CurrentUser {
@@ -70,6 +73,7 @@ impl CurrentUser {
             method,
             inbox: 0,
             unread: 0,
+            outbox_seq: None,
         }
     }
 }
@@ -201,19 +205,16 @@ fn bearer_token(headers: &HeaderMap) -> Option<String> {
 
 async fn from_bearer(app: &App, token: &str) -> Result<CurrentUser, AppError> {
     if token.starts_with(secrets::API_TOKEN_PREFIX) {
-        let user = app
+        let owner = app
             .store
             .user_by_api_token(&secrets::sha256_hex(token))
             .await?
             .ok_or(AppError::InvalidToken)?;
-        let teams = app
-            .store
-            .user_teams(user.id)
-            .await?
-            .into_iter()
-            .map(|t| t.name)
-            .collect();
-        return Ok(CurrentUser::new(app, user, teams, AuthMethod::ApiToken));
+        let user = CurrentUser::new(app, owner.user, owner.teams, AuthMethod::ApiToken);
+        return Ok(CurrentUser {
+            outbox_seq: Some(owner.outbox_seq),
+            ..user
+        });
     }
     let oidc = app.oidc.as_ref().ok_or(AppError::InvalidToken)?;
     if let Some(cached) = app.access_tokens.get(token) {

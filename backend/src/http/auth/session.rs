@@ -57,19 +57,16 @@ pub async fn from_cookie(app: &App, headers: &HeaderMap) -> Result<Option<Curren
             .touch_session(&id_hash, idle.min(session.expires_at))
             .await?;
     }
-    let teams = app
-        .store
-        .user_teams(session.user.id)
-        .await?
-        .into_iter()
-        .map(|t| t.name)
-        .collect();
     let method = AuthMethod::Session {
         id_hash,
         csrf_token: session.csrf_token,
         id_token_hint: session.id_token_hint,
     };
-    Ok(Some(CurrentUser::new(app, session.user, teams, method)))
+    let user = CurrentUser::new(app, session.user, session.teams, method);
+    Ok(Some(CurrentUser {
+        outbox_seq: Some(session.outbox_seq),
+        ..user
+    }))
 }
 
 /// Sign `user` in with `teams`: refresh their record and memberships, open a new session

@@ -6,9 +6,24 @@ use uuid::Uuid;
 
 use super::{PgStore, record_audit};
 use crate::domain::*;
-use crate::store::{AuthStore, StoreResult, now};
+use crate::store::{AuthStore, StoreError, StoreResult, now};
 
 type UserColumns = (Uuid, String, Option<String>, String, OffsetDateTime);
+
+/// The names of user `u`'s teams, sorted (a column of a query over `users u`).
+const USER_TEAMS: &str =
+    "ARRAY(SELECT tm.name FROM memberships m JOIN teams tm ON tm.id = m.team_id
+           WHERE m.user_id = u.id ORDER BY tm.name)";
+
+/// The outbox's last sequence number, as a column (see `TokenOwner::outbox_seq`).
+const OUTBOX_SEQ: &str = "(SELECT COALESCE(MAX(seq), 0) FROM outbox_events)";
+
+fn team_names(names: Vec<String>) -> StoreResult<Vec<TeamName>> {
+    names
+        .iter()
+        .map(|n| TeamName::parse(n).map_err(|e| StoreError::Corrupt(e.to_string())))
+        .collect()
+}
 
 fn user_from((id, subject, email, name, created_at): UserColumns) -> User {
     User {
@@ -122,18 +137,21 @@ impl AuthStore for PgStore {
             Option<String>,
             OffsetDateTime,
             OffsetDateTime,
+            Vec<String>,
+            i64,
         );
-        let row: Option<Row> = sqlx::query_as(
+        let row: Option<Row> = sqlx::query_as(&format!(
             "SELECT u.id, u.subject, u.email, u.name, u.created_at,
-                    s.csrf_token, s.id_token_hint, s.last_seen_at, s.expires_at
+                    s.csrf_token, s.id_token_hint, s.last_seen_at, s.expires_at, {USER_TEAMS},
+                    {OUTBOX_SEQ}
              FROM sessions s JOIN users u ON u.id = s.user_id
-             WHERE s.id_hash = $1 AND s.idle_expires_at > $2 AND s.expires_at > $2",
-        )
+             WHERE s.id_hash = $1 AND s.idle_expires_at > $2 AND s.expires_at > $2"
+        ))
         .bind(id_hash)
         .bind(now())
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.map(
+        row.map(
             |(
                 id,
                 subject,
@@ -144,16 +162,21 @@ impl AuthStore for PgStore {
                 id_token_hint,
                 last_seen_at,
                 expires_at,
+                teams,
+                outbox_seq,
             )| {
-                Session {
+                Ok(Session {
                     user: user_from((id, subject, email, name, created)),
+                    teams: team_names(teams)?,
+                    outbox_seq,
                     csrf_token,
                     id_token_hint,
                     last_seen_at,
                     expires_at,
-                }
+                })
             },
-        ))
+        )
+        .transpose()
     }
 
     #[tracing::instrument(skip_all)]
@@ -272,9 +295,9 @@ impl AuthStore for PgStore {
     }
 
     #[tracing::instrument(skip_all)]
-    async fn user_by_api_token(&self, token_hash: &str) -> StoreResult<Option<User>> {
+    async fn user_by_api_token(&self, token_hash: &str) -> StoreResult<Option<TokenOwner>> {
         let now = now();
-        // The token and its user in one statement: this runs on every API call.
+        // The token, its user and their teams in one statement: this runs on every API call.
         type Row = (
             Uuid,
             String,
@@ -282,18 +305,21 @@ impl AuthStore for PgStore {
             String,
             OffsetDateTime,
             Option<OffsetDateTime>,
+            Vec<String>,
+            i64,
         );
-        let row: Option<Row> = sqlx::query_as(
-            "SELECT u.id, u.subject, u.email, u.name, u.created_at, t.last_used_at
+        let row: Option<Row> = sqlx::query_as(&format!(
+            "SELECT u.id, u.subject, u.email, u.name, u.created_at, t.last_used_at, {USER_TEAMS},
+                    {OUTBOX_SEQ}
              FROM api_tokens t JOIN users u ON u.id = t.user_id
              WHERE t.token_hash = $1 AND t.revoked_at IS NULL
-               AND (t.expires_at IS NULL OR t.expires_at > $2)",
-        )
+               AND (t.expires_at IS NULL OR t.expires_at > $2)"
+        ))
         .bind(token_hash)
         .bind(now)
         .fetch_optional(&self.pool)
         .await?;
-        let Some((id, subject, email, name, created_at, last_used)) = row else {
+        let Some((id, subject, email, name, created_at, last_used, teams, outbox_seq)) = row else {
             return Ok(None);
         };
         // Record use at most once a minute: a busy client must not turn reads into writes.
@@ -304,6 +330,10 @@ impl AuthStore for PgStore {
                 .execute(&self.pool)
                 .await?;
         }
-        Ok(Some(user_from((id, subject, email, name, created_at))))
+        Ok(Some(TokenOwner {
+            user: user_from((id, subject, email, name, created_at)),
+            teams: team_names(teams)?,
+            outbox_seq,
+        }))
     }
 }

@@ -5,7 +5,7 @@ use time::OffsetDateTime;
 
 use super::{SqliteStore, parse_id, parse_ts, record_audit, ts};
 use crate::domain::*;
-use crate::store::{AuthStore, StoreResult, now};
+use crate::store::{AuthStore, StoreError, StoreResult, now};
 
 type UserColumns = (String, String, Option<String>, String, String);
 
@@ -18,6 +18,21 @@ fn user_from(row: UserColumns) -> StoreResult<User> {
         name,
         created_at: parse_ts(&created_at)?,
     })
+}
+
+/// The names of user `u`'s teams as a JSON array, sorted (a column of a query over `users u`).
+const USER_TEAMS: &str = "(SELECT json_group_array(tm.name ORDER BY tm.name)
+     FROM memberships m JOIN teams tm ON tm.id = m.team_id WHERE m.user_id = u.id)";
+/// The outbox's last sequence number, as a column (see `TokenOwner::outbox_seq`).
+const OUTBOX_SEQ: &str = "(SELECT COALESCE(MAX(seq), 0) FROM outbox_events)";
+
+fn team_names(json: &str) -> StoreResult<Vec<TeamName>> {
+    let names: Vec<String> =
+        serde_json::from_str(json).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    names
+        .iter()
+        .map(|n| TeamName::parse(n).map_err(|e| StoreError::Corrupt(e.to_string())))
+        .collect()
 }
 
 fn opt_ts(text: Option<String>) -> StoreResult<Option<OffsetDateTime>> {
@@ -129,21 +144,38 @@ impl AuthStore for SqliteStore {
             Option<String>,
             String,
             String,
+            String,
+            i64,
         );
-        let row: Option<Row> = sqlx::query_as(
+        let row: Option<Row> = sqlx::query_as(&format!(
             "SELECT u.id, u.subject, u.email, u.name, u.created_at,
-                    s.csrf_token, s.id_token_hint, s.last_seen_at, s.expires_at
+                    s.csrf_token, s.id_token_hint, s.last_seen_at, s.expires_at, {USER_TEAMS},
+                    {OUTBOX_SEQ}
              FROM sessions s JOIN users u ON u.id = s.user_id
-             WHERE s.id_hash = ?1 AND s.idle_expires_at > ?2 AND s.expires_at > ?2",
-        )
+             WHERE s.id_hash = ?1 AND s.idle_expires_at > ?2 AND s.expires_at > ?2"
+        ))
         .bind(id_hash)
         .bind(ts(now()))
         .fetch_optional(&self.pool)
         .await?;
         row.map(
-            |(id, subject, email, name, created, csrf_token, id_token_hint, last_seen, expires)| {
+            |(
+                id,
+                subject,
+                email,
+                name,
+                created,
+                csrf_token,
+                id_token_hint,
+                last_seen,
+                expires,
+                teams,
+                outbox_seq,
+            )| {
                 Ok(Session {
                     user: user_from((id, subject, email, name, created))?,
+                    teams: team_names(&teams)?,
+                    outbox_seq,
                     csrf_token,
                     id_token_hint,
                     last_seen_at: parse_ts(&last_seen)?,
@@ -268,27 +300,31 @@ impl AuthStore for SqliteStore {
     }
 
     #[tracing::instrument(skip_all)]
-    async fn user_by_api_token(&self, token_hash: &str) -> StoreResult<Option<User>> {
+    async fn user_by_api_token(&self, token_hash: &str) -> StoreResult<Option<TokenOwner>> {
         let now = now();
-        // The token and its user in one statement: this runs on every API call.
-        let row: Option<(
+        // The token, its user and their teams in one statement: this runs on every API call.
+        type Row = (
             String,
             String,
             Option<String>,
             String,
             String,
             Option<String>,
-        )> = sqlx::query_as(
-            "SELECT u.id, u.subject, u.email, u.name, u.created_at, t.last_used_at
+            String,
+            i64,
+        );
+        let row: Option<Row> = sqlx::query_as(&format!(
+            "SELECT u.id, u.subject, u.email, u.name, u.created_at, t.last_used_at, {USER_TEAMS},
+                        {OUTBOX_SEQ}
                  FROM api_tokens t JOIN users u ON u.id = t.user_id
                  WHERE t.token_hash = ?1 AND t.revoked_at IS NULL
-                   AND (t.expires_at IS NULL OR t.expires_at > ?2)",
-        )
+                   AND (t.expires_at IS NULL OR t.expires_at > ?2)"
+        ))
         .bind(token_hash)
         .bind(ts(now))
         .fetch_optional(&self.pool)
         .await?;
-        let Some((id, subject, email, name, created_at, last_used)) = row else {
+        let Some((id, subject, email, name, created_at, last_used, teams, outbox_seq)) = row else {
             return Ok(None);
         };
         // Record use at most once a minute: a busy client must not turn reads into writes.
@@ -304,6 +340,10 @@ impl AuthStore for SqliteStore {
                 .execute(&self.pool)
                 .await?;
         }
-        Ok(Some(user_from((id, subject, email, name, created_at))?))
+        Ok(Some(TokenOwner {
+            user: user_from((id, subject, email, name, created_at))?,
+            teams: team_names(&teams)?,
+            outbox_seq,
+        }))
     }
 }
