@@ -334,6 +334,7 @@ async fn tables_are_put_and_resynced_with_history(store: &dyn Store) {
             &ResyncOutcome::Present {
                 definition,
                 changes,
+                refreshed: true,
             },
         )
         .await
@@ -368,6 +369,30 @@ async fn tables_are_put_and_resynced_with_history(store: &dyn Store) {
         .collect();
     assert_eq!(changed.len(), 2);
     assert_eq!(changed[0].data["changes"].as_array().unwrap().len(), 2);
+
+    // Same schema, new location: not history, but an event; the same again: nothing.
+    let mut moved = table("orders", orders_now.columns.clone());
+    moved.location = Some("s3://lake/orders-v2/".into());
+    let seq = store.latest_event_seq().await.unwrap();
+    for refreshed in [true, false] {
+        let outcome = ResyncOutcome::Present {
+            definition: moved.clone(),
+            changes: vec![],
+            refreshed,
+        };
+        store
+            .record_resync(Actor::System, &product, orders.id, &outcome)
+            .await
+            .unwrap();
+    }
+    let after: Vec<_> = store.events_after(seq, 100).await.unwrap();
+    assert_eq!(after.len(), 1, "{after:?}");
+    assert_eq!(after[0].event_type, "wharf.product.assets_changed");
+    assert_eq!(after[0].data["table"], "sales_curated.orders");
+    assert_eq!(store.schema_history(product.id).await.unwrap().len(), 3);
+    let assets = store.assets_of(&[product.id]).await.unwrap();
+    let orders_moved = assets.iter().find(|a| a.table == "orders").unwrap();
+    assert!(orders_moved.is_defined_by(&moved));
 }
 
 async fn twenty_concurrent_approvals_make_one_job(store: &dyn Store) {

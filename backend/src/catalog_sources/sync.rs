@@ -73,6 +73,7 @@ pub async fn resync_product(
                 let name = format!("{}.{}", asset.database, asset.table);
                 let changes = diff_columns(&name, &asset.columns, &definition.columns);
                 ResyncOutcome::Present {
+                    refreshed: !asset.is_defined_by(&definition),
                     definition,
                     changes,
                 }

@@ -290,6 +290,18 @@ pub struct Asset {
     pub last_synced_at: Option<OffsetDateTime>,
 }
 
+impl Asset {
+    /// Whether `definition` says exactly what is stored for this table.
+    pub fn is_defined_by(&self, definition: &TableDefinition) -> bool {
+        self.database == definition.database
+            && self.table == definition.table
+            && self.description == definition.description
+            && self.location == definition.location
+            && self.parameters == definition.parameters
+            && self.columns == definition.columns
+    }
+}
+
 /// A table's definition as a catalog (Glue, or a person for the sandbox) describes it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TableDefinition {

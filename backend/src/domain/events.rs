@@ -29,7 +29,7 @@ pub const EVENT_TYPES: &[(&str, &str)] = &[
     ("wharf.product.deprecated", "a product is deprecated"),
     (
         "wharf.product.assets_changed",
-        "tables were imported or defined",
+        "tables were imported or defined, or a re-sync found a table's description, location or parameters changed",
     ),
     (
         "wharf.product.schema_changed",

@@ -172,7 +172,12 @@ pub enum ResyncOutcome {
     /// The table still exists; these are its current definition and what changed.
     Present {
         definition: TableDefinition,
+        /// Columns added, removed or retyped (recorded in the schema history).
         changes: Vec<SchemaChange>,
+        /// The definition differs from the stored one in any way (descriptions, location,
+        /// parameters, column order or flags too): the product's page and events must
+        /// learn of it even when the schema did not change.
+        refreshed: bool,
     },
     /// The table is gone from its catalog.
     Removed,

@@ -549,10 +549,11 @@ impl ProductStore for PgStore {
                 .fetch_one(&mut *tx)
                 .await?;
         let name = format!("{}.{}", table.0, table.1);
-        let changes = match outcome {
+        let (changes, refreshed) = match outcome {
             ResyncOutcome::Present {
                 definition,
                 changes,
+                refreshed,
             } => {
                 sqlx::query(
                     "UPDATE assets SET description = $1, location = $2, parameters = $3, removed_at = NULL,
@@ -566,7 +567,7 @@ impl ProductStore for PgStore {
                 .execute(&mut *tx)
                 .await?;
                 write_columns(&mut tx, asset.0, &definition.columns).await?;
-                changes.clone()
+                (changes.clone(), *refreshed)
             }
             ResyncOutcome::Removed => {
                 sqlx::query(
@@ -577,9 +578,10 @@ impl ProductStore for PgStore {
                 .bind(asset.0)
                 .execute(&mut *tx)
                 .await?;
-                vec![SchemaChange::TableRemoved {
+                let removed = SchemaChange::TableRemoved {
                     table: name.clone(),
-                }]
+                };
+                (vec![removed], true)
             }
         };
         for change in &changes {
@@ -592,16 +594,32 @@ impl ProductStore for PgStore {
                 .execute(&mut *tx)
                 .await?;
         }
-        if !changes.is_empty() {
+        // Schema changes go to the history; other differences (descriptions, location,
+        // parameters) are not history, but what the product says about its tables changed.
+        if !changes.is_empty() || refreshed {
             bump_version(&mut tx, product.id).await?;
-            let detail = json!({ "table": name, "changes": changes });
-            let mut event = product_event("wharf.product.schema_changed", product);
+            let (event_type, audit_action, detail) = if changes.is_empty() {
+                (
+                    "wharf.product.assets_changed",
+                    "product.asset_refreshed",
+                    json!({ "table": name }),
+                )
+            } else {
+                (
+                    "wharf.product.schema_changed",
+                    "product.schema_changed",
+                    json!({ "table": name, "changes": changes }),
+                )
+            };
+            let mut event = product_event(event_type, product);
             event.data["table"] = json!(name);
-            event.data["changes"] = json!(changes);
+            if !changes.is_empty() {
+                event.data["changes"] = json!(changes);
+            }
             record_change(
                 &mut tx,
                 actor,
-                "product.schema_changed",
+                audit_action,
                 ("product", &product.id.to_string()),
                 &detail,
                 event,

@@ -536,10 +536,11 @@ impl ProductStore for SqliteStore {
                 .fetch_one(&mut *tx)
                 .await?;
         let name = format!("{}.{}", table.0, table.1);
-        let changes = match outcome {
+        let (changes, refreshed) = match outcome {
             ResyncOutcome::Present {
                 definition,
                 changes,
+                refreshed,
             } => {
                 sqlx::query("UPDATE assets SET description = ?1, location = ?2, parameters = ?3, removed_at = NULL, last_synced_at = ?4, updated_at = ?4 WHERE id = ?5")
                     .bind(&definition.description)
@@ -550,7 +551,7 @@ impl ProductStore for SqliteStore {
                     .execute(&mut *tx)
                     .await?;
                 write_columns(&mut tx, &asset.to_string(), &definition.columns).await?;
-                changes.clone()
+                (changes.clone(), *refreshed)
             }
             ResyncOutcome::Removed => {
                 sqlx::query("UPDATE assets SET removed_at = COALESCE(removed_at, ?1), last_synced_at = ?1, updated_at = ?1 WHERE id = ?2")
@@ -558,9 +559,10 @@ impl ProductStore for SqliteStore {
                     .bind(asset.to_string())
                     .execute(&mut *tx)
                     .await?;
-                vec![SchemaChange::TableRemoved {
+                let removed = SchemaChange::TableRemoved {
                     table: name.clone(),
-                }]
+                };
+                (vec![removed], true)
             }
         };
         for change in &changes {
@@ -573,20 +575,36 @@ impl ProductStore for SqliteStore {
                 .execute(&mut *tx)
                 .await?;
         }
-        if !changes.is_empty() {
+        // Schema changes go to the history; other differences (descriptions, location,
+        // parameters) are not history, but what the product says about its tables changed.
+        if !changes.is_empty() || refreshed {
             sqlx::query("UPDATE products SET version = version + 1, updated_at = ? WHERE id = ?")
                 .bind(&now)
                 .bind(product.id.to_string())
                 .execute(&mut *tx)
                 .await?;
-            let detail = json!({ "table": name, "changes": changes });
-            let mut event = product_event("wharf.product.schema_changed", product);
+            let (event_type, audit_action, detail) = if changes.is_empty() {
+                (
+                    "wharf.product.assets_changed",
+                    "product.asset_refreshed",
+                    json!({ "table": name }),
+                )
+            } else {
+                (
+                    "wharf.product.schema_changed",
+                    "product.schema_changed",
+                    json!({ "table": name, "changes": changes }),
+                )
+            };
+            let mut event = product_event(event_type, product);
             event.data["table"] = json!(name);
-            event.data["changes"] = json!(changes);
+            if !changes.is_empty() {
+                event.data["changes"] = json!(changes);
+            }
             record_change(
                 &mut tx,
                 actor,
-                "product.schema_changed",
+                audit_action,
                 ("product", &product.id.to_string()),
                 &detail,
                 event,
