@@ -32,6 +32,8 @@ pub struct App {
     /// The IdP, when configured; otherwise the development sign-in may be offered.
     pub oidc: Option<Oidc>,
     pub access_tokens: AccessTokenCache,
+    /// Product pages' viewer-independent part, while the outbox has not moved.
+    pub product_pages: pages::ProductPages,
     /// Grant drivers per environment.
     pub drivers: crate::grants::Drivers,
     /// The catalog search index (derived from the store, never the source of truth).
@@ -71,6 +73,7 @@ impl App {
             relay,
             oidc,
             access_tokens: AccessTokenCache::default(),
+            product_pages: pages::ProductPages::default(),
             drivers: crate::grants::Drivers::new(
                 config.aws_endpoint_url.clone(),
                 Default::default(),

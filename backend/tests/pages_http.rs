@@ -150,3 +150,103 @@ async fn a_product_page_shows_its_access_timeline() {
     assert!(html.contains("Access over the last weeks"));
     assert!(html.contains("Nobody has asked for access in these weeks yet."));
 }
+
+/// The product page keeps its viewer-independent part between visits; no change may hide
+/// behind that: each of these shows on the very next visit.
+#[tokio::test]
+async fn a_product_page_shows_every_change_on_the_next_visit() {
+    let app = TestApp::new().await;
+    wharf::demo::seed(app.store()).await.unwrap();
+    let omar = app.token("omar").await;
+    let (ana, owner) = (app.sign_in("ana").await, app.sign_in("omar").await);
+    let product = serde_json::json!({"name": "Cached", "domain": "sales", "owner_team": "sales-data",
+        "description": "First words."});
+    let created = app
+        .api("POST", "/api/v1/products", Some(&omar), Some(product))
+        .await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let page = |who| {
+        let app = &app;
+        async move { body_text(app.get_as(who, "/products/cached").await).await }
+    };
+    // A draft: the owner's visit loads it; the analyst still may not see it.
+    assert!(page(&owner).await.contains("First words."));
+    let hidden = app.get_as(&ana, "/products/cached").await;
+    assert_eq!(hidden.status(), StatusCode::NOT_FOUND);
+
+    let table = serde_json::json!({"tables": [{"database": "db", "table": "orders",
+        "location": "s3://lake/orders/", "columns": [{"name": "id", "data_type": "bigint"}]}]});
+    let added = app
+        .api(
+            "POST",
+            "/api/v1/products/cached/assets",
+            Some(&omar),
+            Some(table),
+        )
+        .await;
+    assert!(added.status().is_success(), "{}", added.status());
+    assert!(page(&owner).await.contains("db.orders"));
+    let published = app
+        .api("POST", "/api/v1/products/cached/publish", Some(&omar), None)
+        .await;
+    assert!(published.status().is_success());
+    let html = page(&ana).await;
+    assert!(html.contains("db.orders") && html.contains("None of your teams has a role"));
+
+    let edit = serde_json::json!({"name": "Cached", "domain": "sales", "owner_team": "sales-data",
+        "description": "Second words."});
+    let edited = app
+        .api("PUT", "/api/v1/products/cached", Some(&omar), Some(edit))
+        .await;
+    assert!(edited.status().is_success(), "{}", edited.status());
+    let html = page(&ana).await;
+    assert!(html.contains("Second words.") && !html.contains("First words."));
+
+    // Registering a role is another record's change; the request form offers it at once.
+    let role = format!(
+        "csrf_token={}&back=account&team=analytics&arn=arn%3Aaws%3Aiam%3A%3A111122223333%3Arole%2Fbi",
+        ana.csrf
+    );
+    app.post_form(Some(&ana), "/environments/sandbox/principals", &role)
+        .await;
+    assert!(
+        page(&ana)
+            .await
+            .contains("analytics: arn:aws:iam::111122223333:role/bi")
+    );
+
+    // A re-sync that finds only a new location changes no schema, but the page says it.
+    let product = app
+        .store()
+        .product_by_slug(&wharf::domain::Slug::parse("cached").unwrap())
+        .await
+        .unwrap();
+    let asset = app
+        .store()
+        .assets_of(&[product.id])
+        .await
+        .unwrap()
+        .remove(0);
+    let definition = wharf::domain::TableDefinition {
+        database: asset.database.clone(),
+        table: asset.table.clone(),
+        description: asset.description.clone(),
+        location: Some("s3://lake/orders-v2/".into()),
+        parameters: asset.parameters.clone(),
+        columns: asset.columns.clone(),
+    };
+    assert!(!asset.is_defined_by(&definition));
+    let outcome = wharf::store::ResyncOutcome::Present {
+        refreshed: !asset.is_defined_by(&definition),
+        definition,
+        changes: vec![],
+    };
+    app.store()
+        .record_resync(wharf::domain::Actor::System, &product, asset.id, &outcome)
+        .await
+        .unwrap();
+    assert!(page(&ana).await.contains("s3://lake/orders-v2/"));
+    let seq = app.store().latest_event_seq().await.unwrap();
+    let events = app.store().events_after(seq - 1, 10).await.unwrap();
+    assert_eq!(events[0].event_type, "wharf.product.assets_changed");
+}

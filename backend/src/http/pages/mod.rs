@@ -12,6 +12,7 @@ pub mod flash;
 mod grants;
 mod home;
 mod product;
+mod product_cache;
 mod requests;
 
 use askama::Template;
@@ -36,6 +37,7 @@ pub use product::{
     create_product, edit_product_page, new_product, product_page, product_status, product_sync,
     product_tables, update_product,
 };
+pub use product_cache::ProductPages;
 pub use requests::{
     ask_extension, decide, decide_extension, request_access, request_page, request_status, requests,
 };

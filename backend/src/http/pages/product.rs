@@ -7,74 +7,29 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::charts::{self, Chart};
+use super::product_cache::ProductPageData;
 use super::{Chrome, RenderPage, flash};
 use crate::app::AppState;
-use crate::domain::stats;
 use crate::domain::*;
 use crate::http::AppError;
 use crate::http::api::products::{
-    AddTablesRequest, GlueTableRef, ProductView, add_product, add_tables, change_status,
-    edit_product, managed_product, product_view, sync_now, visible_product,
+    AddTablesRequest, GlueTableRef, add_product, add_tables, can_manage, can_view, change_status,
+    edit_product, managed_product, sync_now,
 };
 use crate::http::auth::CurrentUser;
 
 #[derive(Template)]
 #[template(path = "pages/product.html")]
-struct ProductPage {
+struct ProductPage<'a> {
     chrome: Chrome,
-    view: ProductView,
-    history: Vec<SchemaChangeEntry>,
+    /// What every viewer sees: the product, its tables, history and access timeline.
+    view: &'a ProductPageData,
+    /// Whether the viewer may edit it.
+    manageable: bool,
     /// The viewer's teams' roles in the product's environment, for the request form.
-    principals: Vec<ConsumerPrincipal>,
+    principals: Vec<&'a ConsumerPrincipal>,
     default_until: String,
     max_until: String,
-    /// Requests and access week by week.
-    timeline: Chart,
-}
-
-const TIMELINE_WEEKS: usize = 12;
-
-async fn access_timeline(app: &AppState, product: ProductId) -> Result<Chart, AppError> {
-    let today = crate::store::now().date();
-    let weeks = stats::recent_weeks(today, TIMELINE_WEEKS);
-    let spans = app
-        .store
-        .request_spans(product, weeks[0].midnight().assume_utc())
-        .await?;
-    Ok(charts::access_timeline(
-        "access-timeline",
-        &stats::access_weeks(&spans, today, TIMELINE_WEEKS),
-    ))
-}
-
-async fn render_product(
-    app: &AppState,
-    user: &CurrentUser,
-    product: Product,
-) -> Result<Response, AppError> {
-    let history = app.store.schema_history(product.id).await?;
-    let environment = app.store.environment_by_slug(&product.environment).await?;
-    let principals = app
-        .store
-        .list_principals(environment.id, Some(&user.teams))
-        .await?;
-    let today = crate::store::now().date();
-    let max_days = i64::from(product.max_access_days);
-    let default_until = (today + time::Duration::days(30.min(max_days))).to_string();
-    let max_until = (today + time::Duration::days(max_days)).to_string();
-    let title = product.name.clone();
-    let timeline = access_timeline(app, product.id).await?;
-    ProductPage {
-        chrome: Chrome::new(app, Some(user), &title).nav("catalog"),
-        view: product_view(app, user, product).await?,
-        history,
-        principals,
-        default_until,
-        max_until,
-        timeline,
-    }
-    .into_page()
 }
 
 /// `GET /products/{slug}`
@@ -83,8 +38,31 @@ pub async fn product_page(
     user: CurrentUser,
     Path(slug): Path<String>,
 ) -> Result<Response, AppError> {
-    let product = visible_product(&app, &user, &slug).await?;
-    render_product(&app, &user, product).await
+    let slug = Slug::parse(&slug).map_err(|_| AppError::NotFound)?;
+    let view = app
+        .product_pages
+        .get(&*app.store, &slug, user.outbox_seq)
+        .await?;
+    let product = &view.product;
+    // A draft's existence is not leaked.
+    if !can_view(&user, product) {
+        return Err(AppError::NotFound);
+    }
+    let today = crate::store::now().date();
+    let max_days = i64::from(product.max_access_days);
+    ProductPage {
+        chrome: Chrome::new(&app, Some(&user), &product.name).nav("catalog"),
+        manageable: can_manage(&user, product),
+        principals: view
+            .principals
+            .iter()
+            .filter(|p| user.teams.contains(&p.team))
+            .collect(),
+        default_until: (today + time::Duration::days(30.min(max_days))).to_string(),
+        max_until: (today + time::Duration::days(max_days)).to_string(),
+        view: &view,
+    }
+    .into_page()
 }
 
 #[derive(Deserialize)]
