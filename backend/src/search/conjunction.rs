@@ -5,15 +5,31 @@
 //! here the rarest list leads, one decoded block (128 docs) at a time, and the other lists
 //! are merged against that block's sorted array. With two long lists and few common
 //! documents (typical of "word + prefix" queries) this is several times faster.
+//!
+//! A list holding a large share of the segment (a short prefix, a facet filter) would still
+//! be decoded almost whole to follow the leader; such lists are tested against a bitset
+//! instead, built once per segment and term and kept in the [`SegmentCache`].
+
+use std::sync::Arc;
 
 use tantivy::postings::BlockSegmentPostings;
 use tantivy::schema::IndexRecordOption;
-use tantivy::{DocId, SegmentReader, TERMINATED, Term};
+use tantivy::{BitSet, DocId, SegmentReader, TERMINATED, Term};
+
+use super::visibility::SegmentCache;
+
+/// A list following the leader is tested as a bitset when it holds at least
+/// `1 / DENSE_SHARE` of the segment's documents...
+const DENSE_SHARE: u64 = 32;
+/// ...and the segment is big enough for merging to cost more than building the bitset once.
+const DENSE_MIN_SEGMENT: u32 = 16_384;
 
 /// The documents of one segment containing every term, in increasing order.
 pub(crate) struct TermConjunction {
-    /// Posting lists, rarest first.
+    /// Posting lists merged block by block, rarest first.
     lists: Vec<BlockSegmentPostings>,
+    /// The long lists (other than the leader), as bitsets.
+    dense: Vec<Arc<BitSet>>,
     /// Without terms: every document below this.
     max_doc: DocId,
     /// Next document id to look at.
@@ -22,21 +38,39 @@ pub(crate) struct TermConjunction {
 
 impl TermConjunction {
     /// `None` when some term is absent from the segment (no match at all).
-    pub(crate) fn new(seg: &SegmentReader, terms: &[Term]) -> anyhow::Result<Option<Self>> {
+    pub(crate) fn new(
+        seg: &SegmentReader,
+        terms: &[Term],
+        cache: &SegmentCache,
+    ) -> anyhow::Result<Option<Self>> {
         let mut lists = Vec::with_capacity(terms.len());
         for term in terms {
             let inv = seg.inverted_index(term.field())?;
             match inv.read_block_postings(term, IndexRecordOption::Basic)? {
-                Some(p) if p.doc_freq() > 0 => lists.push(p),
+                Some(p) if p.doc_freq() > 0 => lists.push((p, term)),
                 _ => return Ok(None),
             }
         }
-        lists.sort_by_key(BlockSegmentPostings::doc_freq);
-        Ok(Some(TermConjunction {
-            lists,
-            max_doc: seg.max_doc(),
+        lists.sort_by_key(|(p, _)| p.doc_freq());
+        let max_doc = seg.max_doc();
+        let is_dense = |p: &BlockSegmentPostings| {
+            max_doc >= DENSE_MIN_SEGMENT
+                && u64::from(p.doc_freq()) * DENSE_SHARE >= u64::from(max_doc)
+        };
+        let mut conjunction = TermConjunction {
+            lists: Vec::with_capacity(lists.len()),
+            dense: Vec::new(),
+            max_doc,
             next: 0,
-        }))
+        };
+        for (i, (postings, term)) in lists.into_iter().enumerate() {
+            if i > 0 && is_dense(&postings) {
+                conjunction.dense.push(cache.dense_list(seg, term)?);
+            } else {
+                conjunction.lists.push(postings);
+            }
+        }
+        Ok(Some(conjunction))
     }
 
     /// Replaces `out` with the next matches (at most one leader block's worth, possibly
@@ -67,17 +101,22 @@ impl TermConjunction {
         );
         let last = out[out.len() - 1];
         self.next = last.saturating_add(1);
+        // Bit tests first: they are cheap and leave fewer documents to merge.
+        for bits in &self.dense {
+            out.retain(|&d| bits.contains(d));
+        }
         for other in others {
-            retain_present(out, other);
             if out.is_empty() {
                 break;
             }
+            retain_present(out, other);
         }
         true
     }
 }
 
-/// Keeps the documents of `docs` (sorted) that `list` contains. Moves `list` forward.
+/// Keeps the documents of `docs` (sorted, not empty) that `list` contains. Moves `list`
+/// forward.
 fn retain_present(docs: &mut Vec<DocId>, list: &mut BlockSegmentPostings) {
     let mut kept = 0;
     let mut j = list.seek(docs[0]);
@@ -113,6 +152,7 @@ mod tests {
 
     use super::*;
 
+    /// Big enough for the long lists to be tested as bitsets, with short ones merged.
     #[test]
     fn intersects_like_a_naive_filter() {
         let mut b = Schema::builder();
@@ -120,13 +160,24 @@ mod tests {
         let index = Index::create_in_ram(b.build());
         let mut w: IndexWriter<TantivyDocument> =
             index.writer_with_num_threads(1, 20_000_000).unwrap();
-        let n = 5_000u32;
+        let n = 40_000u32;
+        assert!(n >= DENSE_MIN_SEGMENT);
         for i in 0..n {
             let mut d = TantivyDocument::default();
-            for (m, name) in [(2, "two"), (3, "three"), (7, "seven"), (1000, "rare")] {
+            let lists = [
+                (2, "two"),
+                (3, "three"),
+                (7, "seven"),
+                (100, "sparse"),
+                (1000, "rare"),
+            ];
+            for (m, name) in lists {
                 if i % m == 0 {
                     d.add_text(f, name);
                 }
+            }
+            if i % 2 == 1 {
+                d.add_text(f, "odd");
             }
             d.add_text(f, "all");
             w.add_document(d).unwrap();
@@ -134,9 +185,10 @@ mod tests {
         w.commit().unwrap();
         let searcher = index.reader().unwrap().searcher();
         let seg = searcher.segment_reader(0);
+        let cache = SegmentCache::default();
         let t = |s: &str| Term::from_field_text(f, s);
         let run = |terms: &[Term]| {
-            let mut c = TermConjunction::new(seg, terms).unwrap().unwrap();
+            let mut c = TermConjunction::new(seg, terms, &cache).unwrap().unwrap();
             let (mut all, mut batch) = (Vec::new(), Vec::new());
             while c.next_batch(&mut batch) {
                 all.extend_from_slice(&batch);
@@ -151,7 +203,17 @@ mod tests {
         assert_eq!(run(&[t("two"), t("three")]), expect(&[2, 3]));
         assert_eq!(run(&[t("seven"), t("two"), t("three")]), expect(&[2, 3, 7]));
         assert_eq!(run(&[t("rare"), t("all")]), expect(&[1000]));
+        assert_eq!(run(&[t("rare"), t("sparse")]), expect(&[1000]));
+        assert_eq!(run(&[t("sparse"), t("seven")]), expect(&[100, 7]));
+        assert_eq!(
+            run(&[t("two"), t("sparse"), t("three")]),
+            expect(&[2, 3, 100])
+        );
         assert_eq!(run(&[]), expect(&[1]));
-        assert!(TermConjunction::new(seg, &[t("nope")]).unwrap().is_none());
+        assert!(
+            TermConjunction::new(seg, &[t("nope")], &cache)
+                .unwrap()
+                .is_none()
+        );
     }
 }

@@ -246,9 +246,8 @@ pub(crate) fn scan(
     let mut batch: Vec<DocId> = Vec::with_capacity(128);
     for (seg_ord, seg) in ctx.searcher.segment_readers().iter().enumerate() {
         let mut matches = match (&terms, &weight) {
-            (Some(terms), _) => {
-                TermConjunction::new(seg, terms)?.map_or(Matches::Nothing, Matches::Terms)
-            }
+            (Some(terms), _) => TermConjunction::new(seg, terms, ctx.cache)?
+                .map_or(Matches::Nothing, Matches::Terms),
             (None, Some(w)) => Matches::Scorer(w.scorer(seg, 1.0)?),
             (None, None) => Matches::Nothing,
         };

@@ -47,10 +47,29 @@ impl Matcher {
         self.exact.is_empty() && self.prefix.is_none()
     }
 
+    /// Whether `s` may hold a match. A matching word or part contains its term, so ASCII
+    /// text containing no term (ignoring case) has none; most of a hit's columns are such
+    /// text, and this spares splitting them into words.
+    fn may_match(&self, s: &str) -> bool {
+        if !s.is_ascii() {
+            return true;
+        }
+        let text = s.as_bytes();
+        let contains = |term: &str| {
+            let term = term.as_bytes();
+            term.is_empty()
+                || (text.len() >= term.len()
+                    && text
+                        .windows(term.len())
+                        .any(|w| w.eq_ignore_ascii_case(term)))
+        };
+        self.exact.iter().any(|e| contains(e)) || self.prefix.as_deref().is_some_and(contains)
+    }
+
     /// Byte ranges of `s` to mark, ascending and disjoint.
     fn spans(&self, s: &str) -> Vec<(usize, usize)> {
         let mut out = Vec::new();
-        if self.is_empty() {
+        if self.is_empty() || !self.may_match(s) {
             return out;
         }
         text::for_each_word(s, |w, start| {
@@ -230,6 +249,20 @@ mod tests {
             marked("customer_id", &part.spans("customer_id")),
             "customer_<mark>id</mark>"
         );
+    }
+
+    #[test]
+    fn text_without_any_term_is_skipped_and_nothing_else() {
+        let matcher = m(&["orders"], Some("cust"));
+        for s in ["order_id", "amount in cents", "CUS_TOMER", ""] {
+            assert!(!matcher.may_match(s), "{s}");
+            assert!(matcher.spans(s).is_empty(), "{s}");
+        }
+        for s in ["ORDERS", "xcustomer", "reorders", "Kundennummer é cust"] {
+            assert!(matcher.may_match(s), "{s}");
+        }
+        assert!(!matcher.spans("CustomerId").is_empty());
+        assert!(m(&[], Some("")).may_match("anything"));
     }
 
     #[test]

@@ -168,7 +168,14 @@ fn collect_ranked(
         let alive = seg.alive_bitset();
         let exact = &exact[seg_ord];
         weight.for_each_pruning(top.threshold(), seg, &mut |doc, score| {
-            if alive.is_some_and(|a| a.is_deleted(doc))
+            // Below the worst kept even before the tie-break: no need to read its key.
+            let beaten = top.heap.len() >= top.cap
+                && top
+                    .heap
+                    .peek()
+                    .is_some_and(|w| w.tier > 0 || score < w.score);
+            if beaten
+                || alive.is_some_and(|a| a.is_deleted(doc))
                 || ctx.is_hidden(seg_ord, doc)
                 || exact.binary_search(&doc).is_ok()
             {

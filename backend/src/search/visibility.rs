@@ -9,6 +9,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use lru::LruCache;
+
 use tantivy::index::SegmentId;
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{BitSet, DocId, DocSet, Searcher, SegmentReader, TERMINATED, Term};
@@ -22,16 +24,73 @@ use super::schema::{DRAFT_TERM, Fields, VIS_TEAM, VIS_USER, pid_value};
 /// * the drafts, as a bitset: reading ~3% of a million postings for every query would cost
 ///   more than the rest of a typical search;
 /// * the facet values of every document ([`FacetTable`]): counting through Tantivy's
-///   columns was the largest part of a search.
+///   columns was the largest part of a search;
+/// * long posting lists as bitsets, for counting (see [`super::conjunction`]).
 #[derive(Default)]
 pub(crate) struct SegmentCache {
     drafts: Mutex<HashMap<SegmentId, Option<Arc<BitSet>>>>,
     facet_tables: Mutex<HashMap<SegmentId, Arc<FacetTable>>>,
+    dense_lists: Mutex<DenseLists>,
+}
+
+/// Bitsets of long posting lists, least recently used dropped first beyond a byte budget.
+/// (Dropping them all at once would rebuild them over and over once the queries' long
+/// lists outnumber what fits: that cost more than the bitsets saved.)
+struct DenseLists {
+    bitsets: LruCache<(SegmentId, Term), Arc<BitSet>>,
+    bytes: usize,
+    budget: usize,
+}
+
+impl Default for DenseLists {
+    fn default() -> Self {
+        Self {
+            bitsets: LruCache::unbounded(),
+            bytes: 0,
+            budget: DENSE_LIST_BYTES,
+        }
+    }
+}
+
+impl DenseLists {
+    fn insert(&mut self, key: (SegmentId, Term), bits: Arc<BitSet>) {
+        self.bytes += bitset_bytes(&bits);
+        if let Some(old) = self.bitsets.put(key, bits) {
+            self.bytes -= bitset_bytes(&old);
+        }
+        while self.bytes > self.budget {
+            let Some((_, evicted)) = self.bitsets.pop_lru() else {
+                break;
+            };
+            self.bytes -= bitset_bytes(&evicted);
+        }
+    }
+
+    fn retain_segments(&mut self, live: &[SegmentId]) {
+        let gone: Vec<(SegmentId, Term)> = self
+            .bitsets
+            .iter()
+            .filter(|((id, _), _)| !live.contains(id))
+            .map(|(key, _)| key.clone())
+            .collect();
+        for key in gone {
+            if let Some(bits) = self.bitsets.pop(&key) {
+                self.bytes -= bitset_bytes(&bits);
+            }
+        }
+    }
+}
+
+fn bitset_bytes(bits: &BitSet) -> usize {
+    bits.max_value() as usize / 8 + 8
 }
 
 /// Entries remembered at most per map, a safety net: `warm` (after every commit) already
 /// drops the segments that are gone.
 const CACHE_ENTRIES: usize = 1024;
+/// Memory for bitsets of long posting lists: each takes `max_doc / 8` bytes (125 KB per
+/// million documents), so about a thousand lists of a million-document segment.
+const DENSE_LIST_BYTES: usize = 128 << 20;
 
 fn remember<K: std::hash::Hash + Eq, V>(map: &Mutex<HashMap<K, V>>, key: K, value: V) {
     if let Ok(mut m) = map.lock() {
@@ -76,6 +135,37 @@ impl SegmentCache {
         Ok(table)
     }
 
+    /// The documents of `seg` containing `term`, as a bitset.
+    pub(crate) fn dense_list(
+        &self,
+        seg: &SegmentReader,
+        term: &Term,
+    ) -> anyhow::Result<Arc<BitSet>> {
+        let key = (seg.segment_id(), term.clone());
+        if let Some(hit) = self
+            .dense_lists
+            .lock()
+            .ok()
+            .and_then(|mut m| m.bitsets.get(&key).cloned())
+        {
+            return Ok(hit);
+        }
+        let mut bits = BitSet::with_max_value(seg.max_doc());
+        let inv = seg.inverted_index(term.field())?;
+        if let Some(mut p) = inv.read_postings(term, IndexRecordOption::Basic)? {
+            let mut doc = p.doc();
+            while doc != TERMINATED {
+                bits.insert(doc);
+                doc = p.advance();
+            }
+        }
+        let bits = Arc::new(bits);
+        if let Ok(mut m) = self.dense_lists.lock() {
+            m.insert(key, bits.clone());
+        }
+        Ok(bits)
+    }
+
     /// Fills the cache for every segment of `searcher`, so that the first searches after a
     /// commit do not pay for it.
     /// Also forgets segments that are gone (merged away).
@@ -90,6 +180,9 @@ impl SegmentCache {
         }
         if let Ok(mut m) = self.facet_tables.lock() {
             m.retain(|id, _| live.contains(id));
+        }
+        if let Ok(mut m) = self.dense_lists.lock() {
+            m.retain_segments(&live);
         }
         for seg in searcher.segment_readers() {
             self.drafts(seg, fields)?;
@@ -187,4 +280,40 @@ pub(crate) fn postings(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use tantivy::schema::Field;
+
+    use super::*;
+
+    #[test]
+    fn dense_lists_stay_within_budget_dropping_the_least_recently_used() {
+        let segment = SegmentId::generate_random();
+        let key = |n: u32| {
+            (
+                segment,
+                Term::from_field_u64(Field::from_field_id(0), u64::from(n)),
+            )
+        };
+        let bits = || Arc::new(BitSet::with_max_value(8_000));
+        let each = bitset_bytes(&bits());
+        let mut lists = DenseLists {
+            budget: 3 * each,
+            ..DenseLists::default()
+        };
+        for n in 0..3 {
+            lists.insert(key(n), bits());
+        }
+        assert!(
+            lists.bitsets.get(&key(0)).is_some(),
+            "used: now the most recent"
+        );
+        lists.insert(key(3), bits());
+        assert_eq!(lists.bytes, 3 * each);
+        assert!(lists.bitsets.contains(&key(0)) && !lists.bitsets.contains(&key(1)));
+        lists.retain_segments(&[]);
+        assert_eq!((lists.bitsets.len(), lists.bytes), (0, 0));
+    }
 }
