@@ -95,6 +95,16 @@ impl TopK {
         }
     }
 
+    /// Whether a full page keeps only candidates ranking above (`tier`, `score`) whatever
+    /// their key: such a candidate need not even have its key read.
+    fn beats(&self, tier: u8, score: f32) -> bool {
+        self.heap.len() >= self.cap
+            && self
+                .heap
+                .peek()
+                .is_some_and(|w| w.tier > tier || (w.tier == tier && score < w.score))
+    }
+
     /// The score a tier-0 document must exceed to enter. Slightly below the worst kept score
     /// so that ties (broken by key) and float rounding in block-max bounds are never pruned.
     fn threshold(&self) -> f32 {
@@ -150,9 +160,13 @@ fn collect_ranked(
             if at != doc {
                 continue;
             }
+            let score = scorer.score();
+            if top.beats(1, score) {
+                continue;
+            }
             let c = Cand {
                 tier: 1,
-                score: scorer.score(),
+                score,
                 key: keys.first(doc).unwrap_or(0),
                 seg: seg_ord as u32,
                 doc,
@@ -168,13 +182,7 @@ fn collect_ranked(
         let alive = seg.alive_bitset();
         let exact = &exact[seg_ord];
         weight.for_each_pruning(top.threshold(), seg, &mut |doc, score| {
-            // Below the worst kept even before the tie-break: no need to read its key.
-            let beaten = top.heap.len() >= top.cap
-                && top
-                    .heap
-                    .peek()
-                    .is_some_and(|w| w.tier > 0 || score < w.score);
-            if beaten
+            if top.beats(0, score)
                 || alive.is_some_and(|a| a.is_deleted(doc))
                 || ctx.is_hidden(seg_ord, doc)
                 || exact.binary_search(&doc).is_ok()
