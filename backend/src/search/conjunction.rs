@@ -12,6 +12,8 @@
 
 use std::sync::Arc;
 
+use lru::LruCache;
+use tantivy::index::SegmentId;
 use tantivy::postings::BlockSegmentPostings;
 use tantivy::schema::IndexRecordOption;
 use tantivy::{BitSet, DocId, SegmentReader, TERMINATED, Term};
@@ -23,6 +25,67 @@ use super::visibility::SegmentCache;
 const DENSE_SHARE: u64 = 32;
 /// ...and the segment is big enough for merging to cost more than building the bitset once.
 const DENSE_MIN_SEGMENT: u32 = 16_384;
+
+/// Memory for bitsets of long posting lists: each takes `max_doc / 8` bytes (125 KB per
+/// million documents), so about a thousand lists of a million-document segment.
+const DENSE_LIST_BYTES: usize = 128 << 20;
+
+/// Bitsets of long posting lists, least recently used dropped first beyond a byte budget.
+/// (Dropping them all at once would rebuild them over and over once the queries' long
+/// lists outnumber what fits: that cost more than the bitsets saved.)
+pub(crate) struct DenseLists {
+    bitsets: LruCache<(SegmentId, Term), Arc<BitSet>>,
+    bytes: usize,
+    budget: usize,
+}
+
+impl Default for DenseLists {
+    fn default() -> Self {
+        Self {
+            bitsets: LruCache::unbounded(),
+            bytes: 0,
+            budget: DENSE_LIST_BYTES,
+        }
+    }
+}
+
+impl DenseLists {
+    /// The bitset kept for `key` (now the most recently used).
+    pub(crate) fn get(&mut self, key: &(SegmentId, Term)) -> Option<Arc<BitSet>> {
+        self.bitsets.get(key).cloned()
+    }
+
+    pub(crate) fn insert(&mut self, key: (SegmentId, Term), bits: Arc<BitSet>) {
+        self.bytes += bitset_bytes(&bits);
+        if let Some(old) = self.bitsets.put(key, bits) {
+            self.bytes -= bitset_bytes(&old);
+        }
+        while self.bytes > self.budget {
+            let Some((_, evicted)) = self.bitsets.pop_lru() else {
+                break;
+            };
+            self.bytes -= bitset_bytes(&evicted);
+        }
+    }
+
+    pub(crate) fn retain_segments(&mut self, live: &[SegmentId]) {
+        let gone: Vec<(SegmentId, Term)> = self
+            .bitsets
+            .iter()
+            .filter(|((id, _), _)| !live.contains(id))
+            .map(|(key, _)| key.clone())
+            .collect();
+        for key in gone {
+            if let Some(bits) = self.bitsets.pop(&key) {
+                self.bytes -= bitset_bytes(&bits);
+            }
+        }
+    }
+}
+
+fn bitset_bytes(bits: &BitSet) -> usize {
+    bits.max_value() as usize / 8 + 8
+}
 
 /// The documents of one segment containing every term, in increasing order.
 pub(crate) struct TermConjunction {
@@ -147,7 +210,7 @@ fn retain_present(docs: &mut Vec<DocId>, list: &mut BlockSegmentPostings) {
 
 #[cfg(test)]
 mod tests {
-    use tantivy::schema::{STRING, Schema};
+    use tantivy::schema::{Field, STRING, Schema};
     use tantivy::{Index, IndexWriter, TantivyDocument};
 
     use super::*;
@@ -215,5 +278,34 @@ mod tests {
                 .unwrap()
                 .is_none()
         );
+    }
+
+    #[test]
+    fn dense_lists_stay_within_budget_dropping_the_least_recently_used() {
+        let segment = SegmentId::generate_random();
+        let key = |n: u32| {
+            (
+                segment,
+                Term::from_field_u64(Field::from_field_id(0), u64::from(n)),
+            )
+        };
+        let bits = || Arc::new(BitSet::with_max_value(8_000));
+        let each = bitset_bytes(&bits());
+        let mut lists = DenseLists {
+            budget: 3 * each,
+            ..DenseLists::default()
+        };
+        for n in 0..3 {
+            lists.insert(key(n), bits());
+        }
+        assert!(
+            lists.bitsets.get(&key(0)).is_some(),
+            "used: now the most recent"
+        );
+        lists.insert(key(3), bits());
+        assert_eq!(lists.bytes, 3 * each);
+        assert!(lists.bitsets.contains(&key(0)) && !lists.bitsets.contains(&key(1)));
+        lists.retain_segments(&[]);
+        assert_eq!((lists.bitsets.len(), lists.bytes), (0, 0));
     }
 }

@@ -9,13 +9,12 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use lru::LruCache;
-
 use tantivy::index::SegmentId;
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{BitSet, DocId, DocSet, Searcher, SegmentReader, TERMINATED, Term};
 
 use super::Viewer;
+use super::conjunction::DenseLists;
 use super::facet_table::FacetTable;
 use super::schema::{DRAFT_TERM, Fields, VIS_TEAM, VIS_USER, pid_value};
 
@@ -33,64 +32,9 @@ pub(crate) struct SegmentCache {
     dense_lists: Mutex<DenseLists>,
 }
 
-/// Bitsets of long posting lists, least recently used dropped first beyond a byte budget.
-/// (Dropping them all at once would rebuild them over and over once the queries' long
-/// lists outnumber what fits: that cost more than the bitsets saved.)
-struct DenseLists {
-    bitsets: LruCache<(SegmentId, Term), Arc<BitSet>>,
-    bytes: usize,
-    budget: usize,
-}
-
-impl Default for DenseLists {
-    fn default() -> Self {
-        Self {
-            bitsets: LruCache::unbounded(),
-            bytes: 0,
-            budget: DENSE_LIST_BYTES,
-        }
-    }
-}
-
-impl DenseLists {
-    fn insert(&mut self, key: (SegmentId, Term), bits: Arc<BitSet>) {
-        self.bytes += bitset_bytes(&bits);
-        if let Some(old) = self.bitsets.put(key, bits) {
-            self.bytes -= bitset_bytes(&old);
-        }
-        while self.bytes > self.budget {
-            let Some((_, evicted)) = self.bitsets.pop_lru() else {
-                break;
-            };
-            self.bytes -= bitset_bytes(&evicted);
-        }
-    }
-
-    fn retain_segments(&mut self, live: &[SegmentId]) {
-        let gone: Vec<(SegmentId, Term)> = self
-            .bitsets
-            .iter()
-            .filter(|((id, _), _)| !live.contains(id))
-            .map(|(key, _)| key.clone())
-            .collect();
-        for key in gone {
-            if let Some(bits) = self.bitsets.pop(&key) {
-                self.bytes -= bitset_bytes(&bits);
-            }
-        }
-    }
-}
-
-fn bitset_bytes(bits: &BitSet) -> usize {
-    bits.max_value() as usize / 8 + 8
-}
-
 /// Entries remembered at most per map, a safety net: `warm` (after every commit) already
 /// drops the segments that are gone.
 const CACHE_ENTRIES: usize = 1024;
-/// Memory for bitsets of long posting lists: each takes `max_doc / 8` bytes (125 KB per
-/// million documents), so about a thousand lists of a million-document segment.
-const DENSE_LIST_BYTES: usize = 128 << 20;
 
 fn remember<K: std::hash::Hash + Eq, V>(map: &Mutex<HashMap<K, V>>, key: K, value: V) {
     if let Ok(mut m) = map.lock() {
@@ -142,12 +86,7 @@ impl SegmentCache {
         term: &Term,
     ) -> anyhow::Result<Arc<BitSet>> {
         let key = (seg.segment_id(), term.clone());
-        if let Some(hit) = self
-            .dense_lists
-            .lock()
-            .ok()
-            .and_then(|mut m| m.bitsets.get(&key).cloned())
-        {
+        if let Some(hit) = self.dense_lists.lock().ok().and_then(|mut m| m.get(&key)) {
             return Ok(hit);
         }
         let mut bits = BitSet::with_max_value(seg.max_doc());
@@ -280,40 +219,4 @@ pub(crate) fn postings(
         }
     }
     Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use tantivy::schema::Field;
-
-    use super::*;
-
-    #[test]
-    fn dense_lists_stay_within_budget_dropping_the_least_recently_used() {
-        let segment = SegmentId::generate_random();
-        let key = |n: u32| {
-            (
-                segment,
-                Term::from_field_u64(Field::from_field_id(0), u64::from(n)),
-            )
-        };
-        let bits = || Arc::new(BitSet::with_max_value(8_000));
-        let each = bitset_bytes(&bits());
-        let mut lists = DenseLists {
-            budget: 3 * each,
-            ..DenseLists::default()
-        };
-        for n in 0..3 {
-            lists.insert(key(n), bits());
-        }
-        assert!(
-            lists.bitsets.get(&key(0)).is_some(),
-            "used: now the most recent"
-        );
-        lists.insert(key(3), bits());
-        assert_eq!(lists.bytes, 3 * each);
-        assert!(lists.bitsets.contains(&key(0)) && !lists.bitsets.contains(&key(1)));
-        lists.retain_segments(&[]);
-        assert_eq!((lists.bitsets.len(), lists.bytes), (0, 0));
-    }
 }

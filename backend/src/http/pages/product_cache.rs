@@ -7,8 +7,8 @@
 //! the outbox's last sequence number, read *before* loading, tells whether a kept copy is
 //! still current, and a page never shows less than what was committed before it was asked
 //! for (a viewer's own edit included). That number comes with the caller, read in the same
-//! statement on every request, so a kept page costs no statement of its own. The day is part of the
-//! key because the access timeline's window moves with it.
+//! statement on every request, so a kept page costs no statement of its own. The day is
+//! part of the key because the access timeline's window moves with it.
 //!
 //! A few writes commit no event: a steward's new display name at sign-in, a revoke job's
 //! partial outcome, anything done to the database by hand. A kept copy is therefore also
