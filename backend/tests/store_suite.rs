@@ -365,12 +365,15 @@ async fn sessions_expire_and_end(store: &dyn Store) {
         .unwrap();
 
     let live = store.session("live").await.unwrap().expect("live session");
-    assert_eq!(live.user, user);
+    assert_eq!(live.caller.user, user);
     assert_eq!(
-        live.teams, user_teams,
+        live.caller.teams, user_teams,
         "the user's teams come with the session"
     );
-    assert_eq!(live.outbox_seq, store.latest_event_seq().await.unwrap());
+    assert_eq!(
+        live.caller.outbox_seq,
+        store.latest_event_seq().await.unwrap()
+    );
     assert_eq!(live.csrf_token, "csrf-live");
     assert_eq!(live.id_token_hint.as_deref(), Some("id-token"));
     assert!(

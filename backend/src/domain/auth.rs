@@ -28,29 +28,27 @@ pub struct NewSession {
     pub expires_at: OffsetDateTime,
 }
 
-/// A live session, its user and their teams.
-#[derive(Debug, Clone)]
-pub struct Session {
+/// Who is asking: a signed-in user with their teams, read in one statement with how far
+/// the outbox had got.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
     pub user: User,
     /// The user's teams as of their last sign-in, by name.
-    pub teams: Vec<TeamName>,
-    /// The outbox's last sequence number when this was read (see [`TokenOwner::outbox_seq`]).
-    pub outbox_seq: i64,
-    pub csrf_token: String,
-    pub id_token_hint: Option<String>,
-    pub last_seen_at: OffsetDateTime,
-    pub expires_at: OffsetDateTime,
-}
-
-/// The owner of a live API token and their teams (as of their last sign-in), by name.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TokenOwner {
-    pub user: User,
     pub teams: Vec<TeamName>,
     /// The outbox's last sequence number when this was read. Every request reads its
     /// caller, so it learns in the same statement how far the data has changed: pages that
     /// keep data in memory compare against it instead of asking the database again.
     pub outbox_seq: i64,
+}
+
+/// A live session and who it belongs to.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub caller: Caller,
+    pub csrf_token: String,
+    pub id_token_hint: Option<String>,
+    pub last_seen_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
 }
 
 /// A personal API token as its owner sees it (never the secret itself).

@@ -122,7 +122,7 @@ pub trait AuthStore: Send + Sync {
     /// Revoke one of the user's tokens; `false` if they have no such live token.
     async fn revoke_api_token(&self, user: UserId, id: uuid::Uuid) -> StoreResult<bool>;
     /// The owner of a live (unrevoked, unexpired) token with their teams, recording its use.
-    async fn user_by_api_token(&self, token_hash: &str) -> StoreResult<Option<TokenOwner>>;
+    async fn user_by_api_token(&self, token_hash: &str) -> StoreResult<Option<Caller>>;
 }
 
 /// Domains, environments and (later) products and assets.

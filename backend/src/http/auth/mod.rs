@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::app::{App, AppState};
 use crate::domain::policy::Subject;
-use crate::domain::{TeamName, User};
+use crate::domain::{Caller, TeamName, User};
 use crate::http::AppError;
 
 /// How the caller proved who they are.
@@ -74,6 +74,14 @@ impl CurrentUser {
             inbox: 0,
             unread: 0,
             outbox_seq: None,
+        }
+    }
+
+    /// A caller read from the store (with how far the outbox had got).
+    fn from_caller(app: &App, caller: Caller, method: AuthMethod) -> Self {
+        Self {
+            outbox_seq: Some(caller.outbox_seq),
+            ..Self::new(app, caller.user, caller.teams, method)
         }
     }
 }
@@ -205,16 +213,12 @@ fn bearer_token(headers: &HeaderMap) -> Option<String> {
 
 async fn from_bearer(app: &App, token: &str) -> Result<CurrentUser, AppError> {
     if token.starts_with(secrets::API_TOKEN_PREFIX) {
-        let owner = app
+        let caller = app
             .store
             .user_by_api_token(&secrets::sha256_hex(token))
             .await?
             .ok_or(AppError::InvalidToken)?;
-        let user = CurrentUser::new(app, owner.user, owner.teams, AuthMethod::ApiToken);
-        return Ok(CurrentUser {
-            outbox_seq: Some(owner.outbox_seq),
-            ..user
-        });
+        return Ok(CurrentUser::from_caller(app, caller, AuthMethod::ApiToken));
     }
     let oidc = app.oidc.as_ref().ok_or(AppError::InvalidToken)?;
     if let Some(cached) = app.access_tokens.get(token) {

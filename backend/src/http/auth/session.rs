@@ -62,11 +62,7 @@ pub async fn from_cookie(app: &App, headers: &HeaderMap) -> Result<Option<Curren
         csrf_token: session.csrf_token,
         id_token_hint: session.id_token_hint,
     };
-    let user = CurrentUser::new(app, session.user, session.teams, method);
-    Ok(Some(CurrentUser {
-        outbox_seq: Some(session.outbox_seq),
-        ..user
-    }))
+    Ok(Some(CurrentUser::from_caller(app, session.caller, method)))
 }
 
 /// Sign `user` in with `teams`: refresh their record and memberships, open a new session

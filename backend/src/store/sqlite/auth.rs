@@ -20,19 +20,60 @@ fn user_from(row: UserColumns) -> StoreResult<User> {
     })
 }
 
-/// The names of user `u`'s teams as a JSON array, sorted (a column of a query over `users u`).
-const USER_TEAMS: &str = "(SELECT json_group_array(tm.name ORDER BY tm.name)
-     FROM memberships m JOIN teams tm ON tm.id = m.team_id WHERE m.user_id = u.id)";
-/// The outbox's last sequence number, as a column (see `TokenOwner::outbox_seq`).
-const OUTBOX_SEQ: &str = "(SELECT COALESCE(MAX(seq), 0) FROM outbox_events)";
+/// Who is asking, as the first columns of a query over `users u`: the user, their teams
+/// (a JSON array, sorted) and the outbox's last sequence number (see `Caller`).
+const CALLER_COLUMNS: &str = "u.id, u.subject, u.email, u.name, u.created_at,
+    (SELECT json_group_array(tm.name ORDER BY tm.name)
+     FROM memberships m JOIN teams tm ON tm.id = m.team_id WHERE m.user_id = u.id) AS teams,
+    (SELECT COALESCE(MAX(seq), 0) FROM outbox_events) AS outbox_seq";
 
-fn team_names(json: &str) -> StoreResult<Vec<TeamName>> {
-    let names: Vec<String> =
-        serde_json::from_str(json).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    names
-        .iter()
-        .map(|n| TeamName::parse(n).map_err(|e| StoreError::Corrupt(e.to_string())))
-        .collect()
+#[derive(sqlx::FromRow)]
+struct CallerRow {
+    id: String,
+    subject: String,
+    email: Option<String>,
+    name: String,
+    created_at: String,
+    teams: String,
+    outbox_seq: i64,
+}
+
+impl CallerRow {
+    fn into_caller(self) -> StoreResult<Caller> {
+        let names: Vec<String> =
+            serde_json::from_str(&self.teams).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        Ok(Caller {
+            user: user_from((
+                self.id,
+                self.subject,
+                self.email,
+                self.name,
+                self.created_at,
+            ))?,
+            teams: names
+                .iter()
+                .map(|n| TeamName::parse(n).map_err(|e| StoreError::Corrupt(e.to_string())))
+                .collect::<StoreResult<_>>()?,
+            outbox_seq: self.outbox_seq,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct SessionRow {
+    #[sqlx(flatten)]
+    caller: CallerRow,
+    csrf_token: String,
+    id_token_hint: Option<String>,
+    last_seen_at: String,
+    expires_at: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct TokenUseRow {
+    #[sqlx(flatten)]
+    caller: CallerRow,
+    last_used_at: Option<String>,
 }
 
 fn opt_ts(text: Option<String>) -> StoreResult<Option<OffsetDateTime>> {
@@ -134,23 +175,9 @@ impl AuthStore for SqliteStore {
 
     #[tracing::instrument(skip_all)]
     async fn session(&self, id_hash: &str) -> StoreResult<Option<Session>> {
-        type Row = (
-            String,
-            String,
-            Option<String>,
-            String,
-            String,
-            String,
-            Option<String>,
-            String,
-            String,
-            String,
-            i64,
-        );
-        let row: Option<Row> = sqlx::query_as(&format!(
-            "SELECT u.id, u.subject, u.email, u.name, u.created_at,
-                    s.csrf_token, s.id_token_hint, s.last_seen_at, s.expires_at, {USER_TEAMS},
-                    {OUTBOX_SEQ}
+        let row: Option<SessionRow> = sqlx::query_as(&format!(
+            "SELECT {CALLER_COLUMNS},
+                    s.csrf_token, s.id_token_hint, s.last_seen_at, s.expires_at
              FROM sessions s JOIN users u ON u.id = s.user_id
              WHERE s.id_hash = ?1 AND s.idle_expires_at > ?2 AND s.expires_at > ?2"
         ))
@@ -158,31 +185,15 @@ impl AuthStore for SqliteStore {
         .bind(ts(now()))
         .fetch_optional(&self.pool)
         .await?;
-        row.map(
-            |(
-                id,
-                subject,
-                email,
-                name,
-                created,
-                csrf_token,
-                id_token_hint,
-                last_seen,
-                expires,
-                teams,
-                outbox_seq,
-            )| {
-                Ok(Session {
-                    user: user_from((id, subject, email, name, created))?,
-                    teams: team_names(&teams)?,
-                    outbox_seq,
-                    csrf_token,
-                    id_token_hint,
-                    last_seen_at: parse_ts(&last_seen)?,
-                    expires_at: parse_ts(&expires)?,
-                })
-            },
-        )
+        row.map(|row| {
+            Ok(Session {
+                caller: row.caller.into_caller()?,
+                csrf_token: row.csrf_token,
+                id_token_hint: row.id_token_hint,
+                last_seen_at: parse_ts(&row.last_seen_at)?,
+                expires_at: parse_ts(&row.expires_at)?,
+            })
+        })
         .transpose()
     }
 
@@ -300,39 +311,25 @@ impl AuthStore for SqliteStore {
     }
 
     #[tracing::instrument(skip_all)]
-    async fn user_by_api_token(&self, token_hash: &str) -> StoreResult<Option<TokenOwner>> {
+    async fn user_by_api_token(&self, token_hash: &str) -> StoreResult<Option<Caller>> {
         let now = now();
-        // The token, its user and their teams in one statement: this runs on every API call.
-        type Row = (
-            String,
-            String,
-            Option<String>,
-            String,
-            String,
-            Option<String>,
-            String,
-            i64,
-        );
-        let row: Option<Row> = sqlx::query_as(&format!(
-            "SELECT u.id, u.subject, u.email, u.name, u.created_at, t.last_used_at, {USER_TEAMS},
-                        {OUTBOX_SEQ}
-                 FROM api_tokens t JOIN users u ON u.id = t.user_id
-                 WHERE t.token_hash = ?1 AND t.revoked_at IS NULL
-                   AND (t.expires_at IS NULL OR t.expires_at > ?2)"
+        // The token's owner, their teams and the outbox position in one statement: this
+        // runs on every API call.
+        let row: Option<TokenUseRow> = sqlx::query_as(&format!(
+            "SELECT {CALLER_COLUMNS}, t.last_used_at
+             FROM api_tokens t JOIN users u ON u.id = t.user_id
+             WHERE t.token_hash = ?1 AND t.revoked_at IS NULL
+               AND (t.expires_at IS NULL OR t.expires_at > ?2)"
         ))
         .bind(token_hash)
         .bind(ts(now))
         .fetch_optional(&self.pool)
         .await?;
-        let Some((id, subject, email, name, created_at, last_used, teams, outbox_seq)) = row else {
+        let Some(row) = row else {
             return Ok(None);
         };
         // Record use at most once a minute: a busy client must not turn reads into writes.
-        let stale = last_used
-            .as_deref()
-            .map(parse_ts)
-            .transpose()?
-            .is_none_or(|at| now - at > time::Duration::MINUTE);
+        let stale = opt_ts(row.last_used_at)?.is_none_or(|at| now - at > time::Duration::MINUTE);
         if stale {
             sqlx::query("UPDATE api_tokens SET last_used_at = ?1 WHERE token_hash = ?2")
                 .bind(ts(now))
@@ -340,10 +337,6 @@ impl AuthStore for SqliteStore {
                 .execute(&self.pool)
                 .await?;
         }
-        Ok(Some(TokenOwner {
-            user: user_from((id, subject, email, name, created_at))?,
-            teams: team_names(&teams)?,
-            outbox_seq,
-        }))
+        row.caller.into_caller().map(Some)
     }
 }
