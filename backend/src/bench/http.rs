@@ -1,14 +1,16 @@
 //! The HTTP half of `wharf-bench`: the real router over a real (temporary SQLite) store and
-//! a prebuilt index, served on loopback, driven by a client in the same process (the two
-//! share this machine's cores, as a deployment's load balancer would not).
+//! a prebuilt index, served on loopback. Sequential latency is measured by a client in this
+//! process; load by `wrk` when it is installed (else by that client), which shares this
+//! machine's cores with the server, as a deployment's load balancer would not.
 //!
 //! Prints: search through `/api/v1/products?q=` (latency of sequential requests, and
-//! requests/s with 2 concurrent clients), and product-page throughput and p99 with 32
+//! requests/s with 2 concurrent connections), and product-page throughput and p99 with 32
 //! concurrent connections next to a minimal axum + sqlx + askama page in the same run.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use anyhow::Context;
 use askama::Template;
 use axum::Router;
 use axum::response::Html;
@@ -18,10 +20,15 @@ use wharf::domain::*;
 use wharf::search::CatalogIndex;
 use wharf::store::Store;
 
-/// A started app: its base URL and a bearer token that may search.
+/// How a request says who is asking: a header name and its value.
+type Credential = (&'static str, String);
+
+/// A started app: its base URL, and a bearer token and a browser session of a user who may
+/// search.
 pub struct Served {
     pub base: String,
-    pub token: String,
+    pub token: Credential,
+    pub session: Credential,
     pub store: Arc<dyn Store>,
     _dir: tempfile::TempDir,
 }
@@ -49,15 +56,27 @@ pub async fn serve(index: Arc<CatalogIndex>) -> anyhow::Result<Served> {
             &admins,
         )
         .await?;
+    let sha256 = |secret: &str| hex::encode(<sha2::Sha256 as sha2::Digest>::digest(secret));
     let token = "wharf_bench-token-for-loopback-only";
-    let hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(token.as_bytes()));
     store
         .create_api_token(&NewApiToken {
             user_id: user.id,
             name: "bench".into(),
-            token_hash: hash,
+            token_hash: sha256(token),
             prefix: "wharf_benc".into(),
             expires_at: None,
+        })
+        .await?;
+    let session = "bench-session-for-loopback-only";
+    let ends = wharf::store::now() + time::Duration::hours(1);
+    store
+        .create_session(&NewSession {
+            id_hash: sha256(session),
+            user_id: user.id,
+            csrf_token: "bench".into(),
+            id_token_hint: None,
+            idle_expires_at: ends,
+            expires_at: ends,
         })
         .await?;
     let app = AppState(Arc::new(App::new(config, store.clone(), index)?));
@@ -68,7 +87,8 @@ pub async fn serve(index: Arc<CatalogIndex>) -> anyhow::Result<Served> {
     });
     Ok(Served {
         base,
-        token: token.into(),
+        token: ("authorization", format!("Bearer {token}")),
+        session: ("cookie", format!("wharf_session={session}")),
         store,
         _dir: dir,
     })
@@ -86,28 +106,25 @@ fn client(connections: usize) -> reqwest::Client {
         .expect("client")
 }
 
-/// Sequential latency; then, with `concurrency` clients for `seconds`, throughput and the
-/// latency each request saw under that load.
-async fn measure(
-    urls: &[String],
-    token: &str,
-    concurrency: usize,
-    seconds: u64,
-) -> (Vec<Duration>, Vec<Duration>, f64) {
-    let http = client(concurrency);
-    // A pass to warm the page cache and the connection pool, as the search benchmark does.
+/// Latency of `urls` requested one after another (after a warm-up pass over them all).
+async fn sequential(urls: &[String], credential: &Credential) -> Vec<Duration> {
+    let http = client(1);
     for url in urls {
-        let response = http.get(url).bearer_auth(token).send().await;
-        if let Ok(response) = response {
+        if let Ok(response) = http
+            .get(url)
+            .header(credential.0, &credential.1)
+            .send()
+            .await
+        {
             let _ = response.bytes().await;
         }
     }
-    let mut sequential = Vec::with_capacity(urls.len());
+    let mut latencies = Vec::with_capacity(urls.len());
     for url in urls {
         let started = Instant::now();
         let response = http
             .get(url)
-            .bearer_auth(token)
+            .header(credential.0, &credential.1)
             .send()
             .await
             .expect("request");
@@ -117,13 +134,111 @@ async fn measure(
             response.status()
         );
         let _ = response.bytes().await;
-        sequential.push(started.elapsed());
+        latencies.push(started.elapsed());
     }
-    sequential.sort();
+    latencies.sort();
+    latencies
+}
+
+/// What a load of concurrent connections saw.
+struct Load {
+    per_second: f64,
+    p99_ms: f64,
+    /// What drove it: `wrk` (its own process), or this process's client when wrk is missing.
+    driver: &'static str,
+}
+
+/// `connections` concurrent connections cycling through `urls` for `seconds`, driven by
+/// wrk when it is installed (Debian's `wrk`: a C client costing the server's cores far
+/// less than a Rust client in this process would), else by this process's client.
+async fn load(urls: &[String], credential: &Credential, connections: usize, seconds: u64) -> Load {
+    match wrk(urls, credential, connections, seconds).await {
+        Ok(Some(load)) => load,
+        Ok(None) => in_process_load(urls, credential, connections, seconds).await,
+        Err(error) => panic!("wrk failed: {error:#}"),
+    }
+}
+
+/// Ok(None) when wrk is not installed.
+async fn wrk(
+    urls: &[String],
+    credential: &Credential,
+    connections: usize,
+    seconds: u64,
+) -> anyhow::Result<Option<Load>> {
+    let base = urls.first().context("no urls")?;
+    let origin_end = base
+        .match_indices('/')
+        .nth(2)
+        .map_or(base.len(), |(i, _)| i);
+    let paths: Vec<String> = urls
+        .iter()
+        .map(|url| format!("{:?}", &url[origin_end..]))
+        .collect();
+    // Each wrk thread cycles through the paths; `done` prints one line this parses.
+    let script = format!(
+        "local paths = {{{}}}\n\
+         local i = 0\n\
+         request = function()\n\
+           i = i % #paths + 1\n\
+           return wrk.format(\"GET\", paths[i])\n\
+         end\n\
+         done = function(summary, latency, requests)\n\
+           local e = summary.errors\n\
+           io.write(string.format(\"wharf-bench %d %d %d %d\\n\", summary.requests, summary.duration,\n\
+             e.connect + e.read + e.write + e.status + e.timeout, latency:percentile(99)))\n\
+         end\n",
+        paths.join(",")
+    );
+    let file = tempfile::Builder::new().suffix(".lua").tempfile()?;
+    std::fs::write(file.path(), script)?;
+    let threads = connections.min(2);
+    let output = tokio::process::Command::new("wrk")
+        .args(["-t", &threads.to_string(), "-c", &connections.to_string()])
+        .args(["-d", &format!("{seconds}s"), "-s"])
+        .arg(file.path())
+        .args(["-H", &format!("{}: {}", credential.0, credential.1)])
+        .arg(&base[..origin_end])
+        .output()
+        .await;
+    let output = match output {
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        result => result?,
+    };
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let line = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("wharf-bench "))
+        .with_context(|| format!("no summary from wrk: {stdout}"))?;
+    let numbers: Vec<f64> = line
+        .split_whitespace()
+        .map(str::parse)
+        .collect::<Result<_, _>>()?;
+    let [requests, micros, errors, p99_micros] = numbers[..] else {
+        anyhow::bail!("unexpected wrk summary: {line}");
+    };
+    anyhow::ensure!(
+        errors == 0.0,
+        "{errors} of {requests} requests failed: {stdout}"
+    );
+    Ok(Some(Load {
+        per_second: requests / (micros / 1e6),
+        p99_ms: p99_micros / 1000.0,
+        driver: "wrk",
+    }))
+}
+
+async fn in_process_load(
+    urls: &[String],
+    credential: &Credential,
+    connections: usize,
+    seconds: u64,
+) -> Load {
+    let http = client(connections);
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let mut tasks = Vec::new();
-    for worker in 0..concurrency {
-        let (http, urls, token) = (http.clone(), urls.to_vec(), token.to_owned());
+    for worker in 0..connections {
+        let (http, urls, credential) = (http.clone(), urls.to_vec(), credential.clone());
         tasks.push(tokio::spawn(async move {
             let mut seen = Vec::new();
             let mut i = worker;
@@ -131,24 +246,28 @@ async fn measure(
                 let started = Instant::now();
                 let response = http
                     .get(&urls[i % urls.len()])
-                    .bearer_auth(&token)
+                    .header(credential.0, &credential.1)
                     .send()
                     .await
                     .expect("request");
+                assert!(response.status().is_success(), "{}", response.status());
                 let _ = response.bytes().await;
                 seen.push(started.elapsed());
-                i += concurrency;
+                i += connections;
             }
             seen
         }));
     }
-    let mut loaded = Vec::new();
+    let mut latencies = Vec::new();
     for task in tasks {
-        loaded.extend(task.await.unwrap_or_default());
+        latencies.extend(task.await.unwrap_or_default());
     }
-    loaded.sort();
-    let rate = loaded.len() as f64 / seconds as f64;
-    (sequential, loaded, rate)
+    latencies.sort();
+    Load {
+        per_second: latencies.len() as f64 / seconds as f64,
+        p99_ms: percentile(&latencies, 0.99),
+        driver: "this process's client (install wrk for a lighter one)",
+    }
 }
 
 /// Search through HTTP: `queries` are ready-made query strings (`q=…&domain=…`).
@@ -157,15 +276,19 @@ pub async fn search(served: &Served, queries: &[String]) {
         .iter()
         .map(|q| format!("{}/api/v1/products?{q}", served.base))
         .collect();
-    let (latencies, _, per_second) = measure(&urls, &served.token, 2, 10).await;
+    let latencies = sequential(&urls, &served.token).await;
     println!(
-        "search through HTTP (/api/v1/products?q=…), {} queries: p50 {:.2} ms, p95 {:.2} ms, p99 {:.2} ms, max {:.2} ms; {:.0} requests/s with 2 clients",
+        "search through HTTP (/api/v1/products?q=…), {} queries one at a time: p50 {:.2} ms, p95 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
         latencies.len(),
         percentile(&latencies, 0.5),
         percentile(&latencies, 0.95),
         percentile(&latencies, 0.99),
         latencies.last().map_or(0.0, |d| d.as_secs_f64() * 1000.0),
-        per_second
+    );
+    let loaded = load(&urls, &served.token, 2, 10).await;
+    println!(
+        "  with 2 connections ({}): {:.0} requests/s, p99 {:.2} ms",
+        loaded.driver, loaded.per_second, loaded.p99_ms
     );
 }
 
@@ -263,13 +386,27 @@ pub async fn product_page(served: &Served) -> anyhow::Result<()> {
 
     let wharf_urls = vec![format!("{}/products/bench-orders", served.base); 200];
     let baseline_urls = vec![baseline_url; 200];
-    let (_, wharf_latency, wharf_rate) = measure(&wharf_urls, &served.token, 32, 10).await;
-    let (_, base_latency, base_rate) = measure(&baseline_urls, &served.token, 32, 10).await;
+    // A warm-up pass, as for search (the page's kept part, the pools' connections).
+    sequential(&wharf_urls, &served.token).await;
+    sequential(&baseline_urls, &served.token).await;
+    let baseline = load(&baseline_urls, &served.token, 32, 10).await;
     println!(
-        "product page, 32 connections: {wharf_rate:.0} pages/s (p99 {:.2} ms) vs minimal axum+sqlx+askama page {base_rate:.0} pages/s (p99 {:.2} ms): ratio {:.2}",
-        percentile(&wharf_latency, 0.99),
-        percentile(&base_latency, 0.99),
-        wharf_rate / base_rate
+        "minimal axum+sqlx+askama page, 32 connections ({}): {:.0} pages/s (p99 {:.2} ms)",
+        baseline.driver, baseline.per_second, baseline.p99_ms,
     );
+    // Automation reads it with a token; people with a session, whose pages also count
+    // their inbox and unread notifications for the header.
+    for (caller, credential) in [
+        ("API token", &served.token),
+        ("browser session", &served.session),
+    ] {
+        let wharf = load(&wharf_urls, credential, 32, 10).await;
+        println!(
+            "product page, 32 connections, {caller}: {:.0} pages/s (p99 {:.2} ms): ratio {:.2}",
+            wharf.per_second,
+            wharf.p99_ms,
+            wharf.per_second / baseline.per_second
+        );
+    }
     Ok(())
 }
