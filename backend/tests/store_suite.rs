@@ -48,6 +48,7 @@ stories!(
     login_states_are_used_once_and_expire,
     sessions_expire_and_end,
     api_tokens_are_hashed_scoped_and_revocable,
+    committed_writes_are_counted_and_reads_and_failures_are_not,
 );
 
 fn team(name: &str) -> TeamName {
@@ -164,6 +165,53 @@ async fn duplicate_slug_is_a_conflict_and_writes_nothing(store: &dyn Store) {
         "no event for a failed write"
     );
     assert_eq!(store.list_domains().await.unwrap().len(), 1);
+}
+
+/// What callers kept in memory are checked against: it moves with every write this store
+/// commits that could change a caller, a page's kept part or a header count, and with
+/// nothing else.
+async fn committed_writes_are_counted_and_reads_and_failures_are_not(store: &dyn Store) {
+    let user = store
+        .sign_in_user(&claims("w-1", "Wes"), &[team("analytics")])
+        .await
+        .unwrap();
+    let mut before = store.local_writes();
+    let mut moved = |what: &str, expected: bool| {
+        let now = store.local_writes();
+        assert_eq!(now > before, expected, "{what}: {before} -> {now}");
+        before = now;
+    };
+    let new = NewDomain {
+        slug: Slug::parse("hr").unwrap(),
+        name: "HR".into(),
+        description: String::new(),
+    };
+    store.create_domain(Actor::System, &new).await.unwrap();
+    moved("a domain created", true);
+    store.create_domain(Actor::System, &new).await.unwrap_err();
+    moved("a clash rolled back", false);
+    store.list_domains().await.unwrap();
+    store.latest_event_seq().await.unwrap();
+    moved("reads", false);
+    store
+        .sign_in_user(&claims("w-1", "Wes"), &[team("sales-data")])
+        .await
+        .unwrap();
+    moved("new teams at sign-in", true);
+    let session = NewSession {
+        id_hash: "wes".into(),
+        user_id: user.id,
+        csrf_token: "csrf".into(),
+        id_token_hint: None,
+        idle_expires_at: now() + TimeDelta::hours(1),
+        expires_at: now() + TimeDelta::hours(2),
+    };
+    store.create_session(&session).await.unwrap();
+    store.session("wes").await.unwrap().expect("live");
+    store.delete_session("wes").await.unwrap();
+    moved("a sign-out", true);
+    store.mark_notifications_read(user.id, None).await.unwrap();
+    moved("nothing unread to mark", false);
 }
 
 async fn sandbox_environment_is_created_once(store: &dyn Store) {

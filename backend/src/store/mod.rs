@@ -10,6 +10,7 @@ mod notifications;
 mod postgres;
 mod sqlite;
 mod webhooks;
+mod writes;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,6 +27,8 @@ pub use notifications::*;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use webhooks::*;
+pub use writes::WriteCount;
+pub(crate) use writes::WriteTx;
 
 /// What can go wrong in the store, sorted by what the caller should do about it.
 #[derive(Debug, thiserror::Error)]
@@ -253,6 +256,9 @@ pub trait EventStore: Send + Sync {
     async fn events_after(&self, after: i64, limit: i64) -> StoreResult<Vec<OutboxEvent>>;
     /// The newest outbox sequence number (0 when empty).
     async fn latest_event_seq(&self) -> StoreResult<i64>;
+    /// Writes this process has committed so far: changes whenever this process changes
+    /// anything, without a statement (other processes' writes do not move it).
+    fn local_writes(&self) -> u64;
 }
 
 /// The audit log as people read it: one thing's history, or an export.
@@ -357,8 +363,6 @@ impl<T> Store for T where
         + ExtensionStore
         + EventStore
         + DeliveryStore
-        + NotificationStore
-        + WebhookStore
         + NotificationStore
         + WebhookStore
         + AuditStore

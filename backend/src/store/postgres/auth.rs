@@ -212,6 +212,7 @@ impl AuthStore for PgStore {
             .bind(id_hash)
             .execute(&self.pool)
             .await?;
+        self.writes.committed();
         Ok(())
     }
 

@@ -41,4 +41,8 @@ impl EventStore for PgStore {
             .await?;
         Ok(seq.unwrap_or(0))
     }
+
+    fn local_writes(&self) -> u64 {
+        self.writes.get()
+    }
 }

@@ -21,9 +21,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::postgres::PgPoolOptions;
-use sqlx::{PgPool, Postgres, Transaction};
+use sqlx::{PgPool, Postgres};
 
-use super::{HealthStore, StoreError, StoreResult, migrate_error};
+use super::{HealthStore, StoreError, StoreResult, WriteCount, WriteTx, migrate_error};
 use crate::config::redact_url;
 use crate::domain::{Actor, EventId, NewEvent};
 
@@ -32,6 +32,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgre
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
+    writes: WriteCount,
 }
 
 impl PgStore {
@@ -50,11 +51,14 @@ impl PgStore {
             .run(&pool)
             .await
             .map_err(|e| migrate_error(e, latest_migration()))?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            writes: WriteCount::default(),
+        })
     }
 
-    async fn begin(&self) -> StoreResult<Transaction<'static, Postgres>> {
-        Ok(self.pool.begin().await?)
+    async fn begin(&self) -> StoreResult<WriteTx<Postgres>> {
+        Ok(WriteTx::new(self.pool.begin().await?, &self.writes))
     }
 }
 
@@ -91,7 +95,7 @@ const OUTBOX_LOCK: i64 = 0x5748_4152_465f_4f42;
 
 /// Write the audit entry and the outbox event of a change, inside the change's transaction.
 async fn record_change(
-    tx: &mut Transaction<'static, Postgres>,
+    tx: &mut WriteTx<Postgres>,
     actor: Actor,
     action: &str,
     target: (&str, &str),
@@ -122,7 +126,7 @@ async fn record_change(
 
 /// Write an audit entry inside the change's transaction.
 async fn record_audit(
-    tx: &mut Transaction<'static, Postgres>,
+    tx: &mut WriteTx<Postgres>,
     actor: Actor,
     action: &str,
     target: (&str, &str),

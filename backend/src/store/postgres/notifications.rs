@@ -160,6 +160,9 @@ impl NotificationStore for PgStore {
             .await?
             .rows_affected(),
         };
+        if changed > 0 {
+            self.writes.committed();
+        }
         Ok(changed)
     }
 

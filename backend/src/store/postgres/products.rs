@@ -223,7 +223,7 @@ fn product_event(event_type: &'static str, product: &Product) -> NewEvent {
 }
 
 async fn audit_product(
-    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    tx: &mut crate::store::WriteTx<sqlx::Postgres>,
     actor: Actor,
     action: &str,
     event_type: &'static str,

@@ -218,6 +218,7 @@ impl AuthStore for SqliteStore {
             .bind(id_hash)
             .execute(&self.pool)
             .await?;
+        self.writes.committed();
         Ok(())
     }
 

@@ -39,4 +39,8 @@ impl EventStore for SqliteStore {
             .await?;
         Ok(seq.unwrap_or(0))
     }
+
+    fn local_writes(&self) -> u64 {
+        self.writes.get()
+    }
 }

@@ -23,11 +23,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, SqlitePool, Transaction};
+use sqlx::{Sqlite, SqlitePool};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::{HealthStore, StoreError, StoreResult, migrate_error};
+use super::{HealthStore, StoreError, StoreResult, WriteCount, WriteTx, migrate_error};
 use crate::config::redact_url;
 use crate::domain::{Actor, EventId, NewEvent};
 
@@ -36,6 +36,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite"
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    writes: WriteCount,
 }
 
 impl SqliteStore {
@@ -73,11 +74,15 @@ impl SqliteStore {
             .run(&pool)
             .await
             .map_err(|e| migrate_error(e, latest_migration()))?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            writes: WriteCount::default(),
+        })
     }
 
-    async fn begin(&self) -> StoreResult<Transaction<'static, Sqlite>> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    async fn begin(&self) -> StoreResult<WriteTx<Sqlite>> {
+        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        Ok(WriteTx::new(tx, &self.writes))
     }
 }
 
@@ -136,7 +141,7 @@ fn parse_json(text: &str) -> StoreResult<serde_json::Value> {
 
 /// Write the audit entry and the outbox event of a change, inside the change's transaction.
 async fn record_change(
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut WriteTx<Sqlite>,
     actor: Actor,
     action: &str,
     target: (&str, &str),
@@ -157,7 +162,7 @@ async fn record_change(
 
 /// Write an audit entry inside the change's transaction.
 async fn record_audit(
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut WriteTx<Sqlite>,
     actor: Actor,
     action: &str,
     target: (&str, &str),

@@ -167,6 +167,9 @@ impl NotificationStore for SqliteStore {
                 changed
             }
         };
+        if changed > 0 {
+            self.writes.committed();
+        }
         Ok(changed)
     }
 

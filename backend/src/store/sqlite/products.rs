@@ -215,7 +215,7 @@ fn product_event(event_type: &'static str, product: &Product) -> NewEvent {
 }
 
 async fn audit_product(
-    conn: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    conn: &mut crate::store::WriteTx<sqlx::Sqlite>,
     actor: Actor,
     action: &str,
     event_type: &'static str,
