@@ -17,7 +17,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 use crate::config::Config;
 use crate::http::auth::oidc::Oidc;
-use crate::http::auth::{AccessTokenCache, authenticate};
+use crate::http::auth::{AccessTokenCache, CallerCache, authenticate};
 use crate::http::{api, assets, error, health, middleware, pages};
 use crate::jobs::JobQueue;
 use crate::search::CatalogIndex;
@@ -32,6 +32,8 @@ pub struct App {
     /// The IdP, when configured; otherwise the development sign-in may be offered.
     pub oidc: Option<Oidc>,
     pub access_tokens: AccessTokenCache,
+    /// Sessions' and API tokens' callers, between their requests.
+    pub callers: CallerCache,
     /// Product pages' viewer-independent part, while the outbox has not moved.
     pub product_pages: pages::ProductPages,
     /// Grant drivers per environment.
@@ -73,6 +75,7 @@ impl App {
             relay,
             oidc,
             access_tokens: AccessTokenCache::default(),
+            callers: CallerCache::new(config.caller_cache),
             product_pages: pages::ProductPages::default(),
             drivers: crate::grants::Drivers::new(
                 config.aws_endpoint_url.clone(),

@@ -33,6 +33,9 @@ pub struct Config {
     pub oidc: Option<OidcConfig>,
     pub groups_claim: String,
     pub session_idle: Duration,
+    /// How long a session's or API token's caller is kept in memory between requests: how
+    /// long another process's revocation or sign-out may go unnoticed here (zero: never).
+    pub caller_cache: Duration,
     /// How often `aws` products are re-synced with Glue; `None` turns it off.
     pub resync_interval: Option<Duration>,
     /// How often granted access is checked against the driver; `None` turns it off.
@@ -158,6 +161,7 @@ struct RawConfig {
     oidc_groups_claim: Option<String>,
     session_idle_minutes: Option<Number>,
     session_max_hours: Option<Number>,
+    caller_cache_secs: Option<Number>,
     resync_interval_minutes: Option<Number>,
     serve_worker: Option<Flag>,
     verify_interval_minutes: Option<Number>,
@@ -354,6 +358,10 @@ impl RawConfig {
             oidc,
             groups_claim: self.oidc_groups_claim.unwrap_or_else(|| "groups".into()),
             session_idle: Duration::from_secs(session_idle_minutes * 60),
+            caller_cache: Duration::from_secs(match self.caller_cache_secs {
+                Some(n) => n.get("caller_cache_secs")?.min(60),
+                None => 1,
+            }),
             verify_interval: match self.verify_interval_minutes {
                 Some(n) => Some(n.get("verify_interval_minutes")?).filter(|m| *m > 0),
                 None => Some(60),
@@ -497,6 +505,22 @@ mod tests {
             format!("{:?}", config.database_url),
             "postgres://wharf:***@db/wharf"
         );
+    }
+
+    #[test]
+    fn callers_are_kept_a_second_unless_configured_and_at_most_a_minute() {
+        let kept = |value: Option<&str>| {
+            let pairs: Vec<_> = value
+                .map(|v| ("WHARF_CALLER_CACHE_SECS", v))
+                .into_iter()
+                .collect();
+            Config::from_sources(None, env(&pairs))
+                .unwrap()
+                .caller_cache
+        };
+        assert_eq!(kept(None), Duration::from_secs(1));
+        assert_eq!(kept(Some("0")), Duration::ZERO);
+        assert_eq!(kept(Some("3600")), Duration::from_secs(60));
     }
 
     #[test]

@@ -167,9 +167,18 @@ fn urlencode(text: &str) -> String {
     url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
 
+/// An app that keeps callers for a minute: the change being tested, not the clock, must
+/// be what ends a kept session or token.
+async fn app_keeping_callers() -> TestApp {
+    TestApp::builder()
+        .env("WHARF_CALLER_CACHE_SECS", "60")
+        .build()
+        .await
+}
+
 #[tokio::test]
 async fn unsafe_requests_on_a_session_need_the_csrf_token() {
-    let app = TestApp::new().await;
+    let app = app_keeping_callers().await;
     let ana = app.sign_in("ana").await;
 
     let missing = app.post_form(Some(&ana), "/auth/logout", "").await;
@@ -251,7 +260,7 @@ async fn unsafe_requests_on_a_session_need_the_csrf_token() {
 
 #[tokio::test]
 async fn api_tokens_act_as_their_owner_until_revoked() {
-    let app = TestApp::new().await;
+    let app = app_keeping_callers().await;
     let omar = app.sign_in("omar").await;
     let token = token_for(&app, &omar).await;
     assert!(token.starts_with("wharf_"));
@@ -318,6 +327,56 @@ async fn api_tokens_act_as_their_owner_until_revoked() {
             .await;
         assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(body_json(response).await["errors"][0]["field"], field);
+    }
+}
+
+/// Another replica (here: a second store on the same database, as another process has)
+/// revokes a token and ends a session; this one keeps neither past `caller_cache_secs`.
+#[tokio::test]
+async fn a_revocation_elsewhere_takes_effect_within_the_caller_cache_time() {
+    let app = TestApp::builder()
+        .env("WHARF_CALLER_CACHE_SECS", "1")
+        .build()
+        .await;
+    let omar = app.sign_in("omar").await;
+    let token = token_for(&app, &omar).await;
+    let me = |bearer: Option<String>| {
+        let app = &app;
+        let omar = &omar;
+        async move {
+            match bearer {
+                Some(token) => app.api("GET", "/api/v1/me", Some(&token), None).await,
+                None => app.get_as(omar, "/api/v1/me").await,
+            }
+            .status()
+        }
+    };
+    assert_eq!(me(Some(token.clone())).await, StatusCode::OK);
+    assert_eq!(me(None).await, StatusCode::OK);
+
+    let elsewhere = app.db.open().await;
+    let user = body_json(app.get_as(&omar, "/api/v1/me").await).await["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let id = elsewhere.list_api_tokens(user).await.unwrap()[0].id;
+    assert!(elsewhere.revoke_api_token(user, id).await.unwrap());
+    let session = omar.cookie.split_once('=').unwrap().1;
+    elsewhere
+        .delete_session(&wharf::http::auth::secrets::sha256_hex(session))
+        .await
+        .unwrap();
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    for bearer in [Some(token), None] {
+        while me(bearer.clone()).await != StatusCode::UNAUTHORIZED {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "still accepted long after another process ended it: {bearer:?}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
     }
 }
 

@@ -35,8 +35,8 @@ pub struct Caller {
     pub user: User,
     /// The user's teams as of their last sign-in, by name.
     pub teams: Vec<TeamName>,
-    /// The outbox's last sequence number when this was read. Every request reads its
-    /// caller, so it learns in the same statement how far the data has changed: pages that
+    /// The outbox's last sequence number when this was read. A request learns it with its
+    /// caller, in the same statement (or kept with the caller for a moment): pages that
     /// keep data in memory compare against it instead of asking the database again.
     pub outbox_seq: i64,
 }

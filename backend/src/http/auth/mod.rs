@@ -2,6 +2,7 @@
 //! token. `authenticate` resolves the caller once per request, enforces CSRF on unsafe
 //! methods that a cookie can reach, and leaves a `CurrentUser` for handlers to extract.
 
+mod callers;
 pub mod oidc;
 pub mod secrets;
 pub mod session;
@@ -18,6 +19,8 @@ use crate::app::{App, AppState};
 use crate::domain::policy::Subject;
 use crate::domain::{Caller, TeamName, User};
 use crate::http::AppError;
+
+pub use callers::{CallerCache, Credential};
 
 /// How the caller proved who they are.
 #[derive(Debug, Clone)]
@@ -43,7 +46,7 @@ pub struct CurrentUser {
     /// Unread notifications (pages only; the header's bell shows it).
     pub unread: usize,
     /// How far the outbox had got when the caller was read (same statement), for pages
-    /// that keep data in memory; `None` when the caller came from a cache.
+    /// that keep data in memory; `None` for a JWT access token's caller, not read so.
     pub outbox_seq: Option<i64>,
 }
 
@@ -154,9 +157,7 @@ async fn resolve(app: &App, mut request: Request) -> Result<Request, AppError> {
             && !path.starts_with("/static/")
             && !path.ends_with("/status")
         {
-            user.inbox = inbox_count(app, &user).await?;
-            user.unread = usize::try_from(app.store.unread_notifications(user.user.id).await?)
-                .unwrap_or(usize::MAX);
+            (user.inbox, user.unread) = header_counts(app, &user).await?;
         }
         if let (true, AuthMethod::Session { csrf_token, .. }) = (unsafe_method, &user.method) {
             request = session::require_csrf(app, request, csrf_token).await?;
@@ -166,10 +167,26 @@ async fn resolve(app: &App, mut request: Request) -> Result<Request, AppError> {
     Ok(request)
 }
 
-/// Submitted requests for products this user manages, not their own.
-async fn inbox_count(app: &App, user: &CurrentUser) -> Result<usize, AppError> {
-    let count = app.store.count_inbox(&user.teams, user.user.id).await?;
-    Ok(usize::try_from(count).unwrap_or_default())
+/// A browser's header counts: submitted requests for products this user manages (not
+/// their own), and their unread notifications. Kept with the session's caller.
+async fn header_counts(app: &App, user: &CurrentUser) -> Result<(usize, usize), AppError> {
+    let AuthMethod::Session { id_hash, .. } = &user.method else {
+        return Ok((0, 0));
+    };
+    let credential = Credential::Session(id_hash.clone());
+    // Read before counting: a write committed meanwhile retires what is kept.
+    let writes = app.store.local_writes();
+    if let Some(counts) = app.callers.counts(&credential, writes) {
+        return Ok(counts);
+    }
+    let inbox = app.store.count_inbox(&user.teams, user.user.id).await?;
+    let unread = app.store.unread_notifications(user.user.id).await?;
+    let counts = (
+        usize::try_from(inbox).unwrap_or_default(),
+        usize::try_from(unread).unwrap_or(usize::MAX),
+    );
+    app.callers.keep_counts(&credential, writes, counts);
+    Ok(counts)
 }
 
 /// A browser tells us where a request comes from; unsafe requests from other sites are
@@ -213,12 +230,21 @@ fn bearer_token(headers: &HeaderMap) -> Option<String> {
 
 async fn from_bearer(app: &App, token: &str) -> Result<CurrentUser, AppError> {
     if token.starts_with(secrets::API_TOKEN_PREFIX) {
+        let token_hash = secrets::sha256_hex(token);
+        let credential = Credential::ApiToken(token_hash.clone());
+        // Read before the lookup: a write committed meanwhile retires what is kept.
+        let writes = app.store.local_writes();
+        if let Some(kept) = app.callers.get(&credential, writes) {
+            return Ok(kept);
+        }
         let caller = app
             .store
-            .user_by_api_token(&secrets::sha256_hex(token))
+            .user_by_api_token(&token_hash)
             .await?
             .ok_or(AppError::InvalidToken)?;
-        return Ok(CurrentUser::from_caller(app, caller, AuthMethod::ApiToken));
+        let current = CurrentUser::from_caller(app, caller, AuthMethod::ApiToken);
+        app.callers.keep(credential, &current, writes, None);
+        return Ok(current);
     }
     let oidc = app.oidc.as_ref().ok_or(AppError::InvalidToken)?;
     if let Some(cached) = app.access_tokens.get(token) {

@@ -9,7 +9,7 @@ use cookie::{Cookie, SameSite};
 use time::OffsetDateTime;
 
 use super::secrets::{random_secret, same_secret, sha256_hex};
-use super::{AuthMethod, CurrentUser};
+use super::{AuthMethod, Credential, CurrentUser};
 use crate::app::App;
 use crate::domain::{NewSession, TeamName, User};
 use crate::http::AppError;
@@ -48,6 +48,12 @@ pub async fn from_cookie(app: &App, headers: &HeaderMap) -> Result<Option<Curren
         return Ok(None);
     };
     let id_hash = sha256_hex(&id);
+    let credential = Credential::Session(id_hash.clone());
+    // Read before the lookup: a write committed meanwhile retires what is kept.
+    let writes = app.store.local_writes();
+    if let Some(kept) = app.callers.get(&credential, writes) {
+        return Ok(Some(kept));
+    }
     let Some(session) = app.store.session(&id_hash).await? else {
         return Ok(None);
     };
@@ -62,7 +68,10 @@ pub async fn from_cookie(app: &App, headers: &HeaderMap) -> Result<Option<Curren
         csrf_token: session.csrf_token,
         id_token_hint: session.id_token_hint,
     };
-    Ok(Some(CurrentUser::from_caller(app, session.caller, method)))
+    let current = CurrentUser::from_caller(app, session.caller, method);
+    app.callers
+        .keep(credential, &current, writes, Some(session.expires_at));
+    Ok(Some(current))
 }
 
 /// Sign `user` in with `teams`: refresh their record and memberships, open a new session

@@ -5,10 +5,11 @@
 //! to its connection's thread: those hops, not the queries, were most of a page's cost.
 //! Every change to what the page shows commits an outbox event in the same transaction, so
 //! the outbox's last sequence number, read *before* loading, tells whether a kept copy is
-//! still current, and a page never shows less than what was committed before it was asked
-//! for (a viewer's own edit included). That number comes with the caller, read in the same
-//! statement on every request, so a kept page costs no statement of its own. The day is
-//! part of the key because the access timeline's window moves with it.
+//! current enough: one loaded at that number or later. That number comes with the caller
+//! (read in the same statement, or kept with them: see `auth::callers`), so a kept page
+//! costs no statement of its own; a page shows every change this process committed before
+//! it was asked for (a viewer's own edit included), and another process's within a
+//! second. The day is part of the key because the access timeline's window moves with it.
 //!
 //! A few writes commit no event: a steward's new display name at sign-in, a revoke job's
 //! partial outcome, anything done to the database by hand. A kept copy is therefore also
@@ -73,8 +74,8 @@ impl ProductPages {
     /// How stale a change that commits no event may show.
     pub const MAX_AGE: Duration = Duration::from_secs(60);
 
-    /// The page data of `slug`, from memory when the outbox has not moved since it was
-    /// loaded. `outbox_seq`: how far the outbox had got when the request began, if known.
+    /// The page data of `slug`, from memory when it was loaded with the outbox at least as
+    /// far as `outbox_seq`: how far it had got when the request began, if known.
     pub async fn get(
         &self,
         store: &dyn Store,
@@ -88,7 +89,7 @@ impl ProductPages {
         let day = now().date();
         let kept = self.entries.lock().expect("cache lock").get(slug).cloned();
         if let Some(data) =
-            kept.filter(|d| d.seq == seq && d.day == day && d.loaded_at.elapsed() < Self::MAX_AGE)
+            kept.filter(|d| d.seq >= seq && d.day == day && d.loaded_at.elapsed() < Self::MAX_AGE)
         {
             return Ok(data);
         }
