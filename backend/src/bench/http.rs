@@ -266,7 +266,7 @@ async fn in_process_load(
     Load {
         per_second: latencies.len() as f64 / seconds as f64,
         p99_ms: percentile(&latencies, 0.99),
-        driver: "this process's client (install wrk for a lighter one)",
+        driver: "a client in this process; wrk would take less of the cores",
     }
 }
 
