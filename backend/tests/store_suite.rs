@@ -469,6 +469,11 @@ async fn api_tokens_are_hashed_scoped_and_revocable(store: &dyn Store) {
         .unwrap();
 
     let found = store.user_by_api_token("hash-1").await.unwrap().unwrap();
+    assert_eq!(
+        found.expires_at, token.expires_at,
+        "kept no longer than this"
+    );
+    let found = found.caller;
     assert_eq!(found.user, owner);
     assert_eq!(found.teams, vec![team("sales-data")]);
     assert_eq!(

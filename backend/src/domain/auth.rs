@@ -51,6 +51,13 @@ pub struct Session {
     pub expires_at: OffsetDateTime,
 }
 
+/// A live API token's owner, and when the token expires (`None`: when revoked).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenCaller {
+    pub caller: Caller,
+    pub expires_at: Option<OffsetDateTime>,
+}
+
 /// A personal API token as its owner sees it (never the secret itself).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ApiToken {

@@ -27,8 +27,7 @@ pub use notifications::*;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use webhooks::*;
-pub use writes::WriteCount;
-pub(crate) use writes::WriteTx;
+pub(crate) use writes::{WriteCount, WriteTx};
 
 /// What can go wrong in the store, sorted by what the caller should do about it.
 #[derive(Debug, thiserror::Error)]
@@ -124,8 +123,9 @@ pub trait AuthStore: Send + Sync {
     async fn list_api_tokens(&self, user: UserId) -> StoreResult<Vec<ApiToken>>;
     /// Revoke one of the user's tokens; `false` if they have no such live token.
     async fn revoke_api_token(&self, user: UserId, id: uuid::Uuid) -> StoreResult<bool>;
-    /// The owner of a live (unrevoked, unexpired) token with their teams, recording its use.
-    async fn user_by_api_token(&self, token_hash: &str) -> StoreResult<Option<Caller>>;
+    /// The owner of a live (unrevoked, unexpired) token with their teams and the token's
+    /// expiry, recording its use.
+    async fn user_by_api_token(&self, token_hash: &str) -> StoreResult<Option<TokenCaller>>;
 }
 
 /// Domains, environments and (later) products and assets.

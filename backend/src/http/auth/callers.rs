@@ -11,7 +11,8 @@
 //!   here already sees the change;
 //! - a change another process commits (another replica, `wharf worker`, a hand edit): a
 //!   caller is kept at most `caller_cache_secs` (1 s unless configured; 0 keeps none);
-//! - a session's absolute end: a caller is never kept past it.
+//! - a credential's end (a session's absolute end, a token's expiry): a caller is never
+//!   kept past it.
 //!
 //! A browser's header counts (requests waiting for them, unread notifications) are kept
 //! with its session's caller, on the same terms.

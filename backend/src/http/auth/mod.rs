@@ -237,13 +237,14 @@ async fn from_bearer(app: &App, token: &str) -> Result<CurrentUser, AppError> {
         if let Some(kept) = app.callers.get(&credential, writes) {
             return Ok(kept);
         }
-        let caller = app
+        let token = app
             .store
             .user_by_api_token(&token_hash)
             .await?
             .ok_or(AppError::InvalidToken)?;
-        let current = CurrentUser::from_caller(app, caller, AuthMethod::ApiToken);
-        app.callers.keep(credential, &current, writes, None);
+        let current = CurrentUser::from_caller(app, token.caller, AuthMethod::ApiToken);
+        app.callers
+            .keep(credential, &current, writes, token.expires_at);
         return Ok(current);
     }
     let oidc = app.oidc.as_ref().ok_or(AppError::InvalidToken)?;

@@ -63,6 +63,7 @@ struct TokenUseRow {
     #[sqlx(flatten)]
     caller: CallerRow,
     last_used_at: Option<OffsetDateTime>,
+    expires_at: Option<OffsetDateTime>,
 }
 
 fn user_from((id, subject, email, name, created_at): UserColumns) -> User {
@@ -306,12 +307,12 @@ impl AuthStore for PgStore {
     }
 
     #[tracing::instrument(skip_all)]
-    async fn user_by_api_token(&self, token_hash: &str) -> StoreResult<Option<Caller>> {
+    async fn user_by_api_token(&self, token_hash: &str) -> StoreResult<Option<TokenCaller>> {
         let now = now();
         // The token's owner, their teams and the outbox position in one statement: this
         // runs on every API call.
         let row: Option<TokenUseRow> = sqlx::query_as(&format!(
-            "SELECT {CALLER_COLUMNS}, t.last_used_at
+            "SELECT {CALLER_COLUMNS}, t.last_used_at, t.expires_at
              FROM api_tokens t JOIN users u ON u.id = t.user_id
              WHERE t.token_hash = $1 AND t.revoked_at IS NULL
                AND (t.expires_at IS NULL OR t.expires_at > $2)"
@@ -334,6 +335,9 @@ impl AuthStore for PgStore {
                 .execute(&self.pool)
                 .await?;
         }
-        row.caller.into_caller().map(Some)
+        Ok(Some(TokenCaller {
+            caller: row.caller.into_caller()?,
+            expires_at: row.expires_at,
+        }))
     }
 }

@@ -74,6 +74,7 @@ struct TokenUseRow {
     #[sqlx(flatten)]
     caller: CallerRow,
     last_used_at: Option<String>,
+    expires_at: Option<String>,
 }
 
 fn opt_ts(text: Option<String>) -> StoreResult<Option<OffsetDateTime>> {
@@ -312,12 +313,12 @@ impl AuthStore for SqliteStore {
     }
 
     #[tracing::instrument(skip_all)]
-    async fn user_by_api_token(&self, token_hash: &str) -> StoreResult<Option<Caller>> {
+    async fn user_by_api_token(&self, token_hash: &str) -> StoreResult<Option<TokenCaller>> {
         let now = now();
         // The token's owner, their teams and the outbox position in one statement: this
         // runs on every API call.
         let row: Option<TokenUseRow> = sqlx::query_as(&format!(
-            "SELECT {CALLER_COLUMNS}, t.last_used_at
+            "SELECT {CALLER_COLUMNS}, t.last_used_at, t.expires_at
              FROM api_tokens t JOIN users u ON u.id = t.user_id
              WHERE t.token_hash = ?1 AND t.revoked_at IS NULL
                AND (t.expires_at IS NULL OR t.expires_at > ?2)"
@@ -338,6 +339,9 @@ impl AuthStore for SqliteStore {
                 .execute(&self.pool)
                 .await?;
         }
-        row.caller.into_caller().map(Some)
+        Ok(Some(TokenCaller {
+            caller: row.caller.into_caller()?,
+            expires_at: opt_ts(row.expires_at)?,
+        }))
     }
 }
