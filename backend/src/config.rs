@@ -1,8 +1,11 @@
 //! Configuration: a TOML file overlaid by `WHARF_*` environment variables (env wins).
 //!
 //! Every key has one name: `database_url` in the file is `WHARF_DATABASE_URL` in the
-//! environment. Unknown keys and malformed values are refused with a one-line message
-//! naming the key, so a typo never silently falls back to a default.
+//! environment. Unknown keys in the file and malformed values are refused with a
+//! one-line message naming the key, so a typo never silently falls back to a default.
+//! Unknown `WHARF_*` variables are only warned about: the environment is shared with
+//! whatever runs Wharf (Kubernetes injects `WHARF_PORT`, `WHARF_SERVICE_HOST`, … into every
+//! pod when a Service named `wharf` exists), and a start-up that depends on it would fail.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -54,6 +57,11 @@ pub struct Config {
     pub webhook_allow_link_local: bool,
     /// Pause a webhook subscription after this many failed attempts in a row.
     pub webhook_pause_after: i32,
+    /// Host names requests may name besides the public URL's (and loopback names on a
+    /// loopback listener): names a proxy in front of Wharf forwards.
+    pub allowed_hosts: Vec<HostName>,
+    /// `WHARF_*` variables that are no setting, ignored; logged as a warning at start-up.
+    pub ignored_env: Vec<String>,
 }
 
 /// The identity provider; absent means the development sign-in may be offered.
@@ -133,6 +141,52 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// A host a request may name: `name` or `name:port`, compared case-insensitively and
+/// without a trailing dot (`Wharf.Example.com.` is `wharf.example.com`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostName {
+    /// Lower-case, without a trailing dot; an IPv6 address keeps its brackets (`[::1]`).
+    pub name: String,
+    /// `None`: any port.
+    pub port: Option<u16>,
+}
+
+impl HostName {
+    /// Parse `name`, `name:port`, `[v6]` or `[v6]:port` (a `Host` header or an authority).
+    pub fn parse(text: &str) -> Option<Self> {
+        let (name, port) = if text.starts_with('[') {
+            let end = text.find(']')?;
+            match &text[end + 1..] {
+                "" => (&text[..=end], None),
+                rest => (&text[..=end], Some(rest.strip_prefix(':')?)),
+            }
+        } else {
+            match text.rsplit_once(':') {
+                Some((name, port)) => (name, Some(port)),
+                None => (text, None),
+            }
+        };
+        let name = name.strip_suffix('.').unwrap_or(name).to_ascii_lowercase();
+        let valid = match name.strip_prefix('[').and_then(|n| n.strip_suffix(']')) {
+            Some(address) => address.parse::<std::net::Ipv6Addr>().is_ok(),
+            None => {
+                !name.is_empty()
+                    && name
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+            }
+        };
+        if !valid {
+            return None;
+        }
+        let port = match port {
+            Some(port) => Some(port.parse().ok()?),
+            None => None,
+        };
+        Some(Self { name, port })
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -142,7 +196,6 @@ pub enum LogFormat {
 
 /// The file/env shape before validation. Field names are the documented keys.
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawConfig {
     listen: Option<String>,
     public_url: Option<String>,
@@ -172,6 +225,32 @@ struct RawConfig {
     events_dynamodb_create: Option<Flag>,
     webhook_allow_link_local: Option<Flag>,
     webhook_pause_after: Option<Number>,
+    allowed_hosts: Option<List>,
+    /// Keys that are no setting: fatal from the file, warned about from the environment.
+    #[serde(flatten)]
+    unknown: toml::Table,
+}
+
+/// A list written as a TOML array or (from the environment) comma-separated.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum List {
+    Many(Vec<String>),
+    Text(String),
+}
+
+impl List {
+    fn items(&self) -> Vec<&str> {
+        let items: Vec<&str> = match self {
+            Self::Many(items) => items.iter().map(String::as_str).collect(),
+            Self::Text(text) => text.split(',').collect(),
+        };
+        items
+            .into_iter()
+            .map(str::trim)
+            .filter(|item| !item.is_empty())
+            .collect()
+    }
 }
 
 /// A number written either as a TOML integer or (from the environment) as a string.
@@ -232,6 +311,9 @@ impl Config {
             Some(path) => read_file(path)?,
             None => toml::Table::new(),
         };
+        let from_file: Vec<String> = table.keys().cloned().collect();
+        // Each key set from the environment, with the variable that set it.
+        let mut from_env = std::collections::BTreeMap::new();
         for (name, value) in env {
             let Some(key) = name.strip_prefix(ENV_PREFIX) else {
                 continue;
@@ -239,12 +321,40 @@ impl Config {
             if name.starts_with(TEST_ENV_PREFIX) {
                 continue;
             }
-            table.insert(key.to_ascii_lowercase(), toml::Value::String(value));
+            let key = key.to_ascii_lowercase();
+            table.insert(key.clone(), toml::Value::String(value));
+            from_env.insert(key, name);
         }
-        let raw = RawConfig::deserialize(table).map_err(|e| {
+        let mut raw = RawConfig::deserialize(table).map_err(|e| {
             ConfigError(format!("configuration: {}", e.message().replace('\n', " ")))
         })?;
-        raw.validate()
+        let mut ignored_env = Vec::new();
+        for key in std::mem::take(&mut raw.unknown).keys() {
+            match (from_file.contains(key), from_env.remove(key)) {
+                (false, Some(variable)) => ignored_env.push(variable),
+                _ => {
+                    let place = file.map_or_else(String::new, |p| format!("{}: ", p.display()));
+                    return Err(ConfigError(format!(
+                        "{place}unknown key `{key}` (the README lists every setting)"
+                    )));
+                }
+            }
+        }
+        let mut config = raw.validate()?;
+        config.ignored_env = ignored_env;
+        Ok(config)
+    }
+
+    /// Name each ignored `WHARF_*` variable in the log (call once logging is set up): a
+    /// misspelt setting must not go unnoticed, even though it does not stop Wharf.
+    pub fn warn_about_ignored_env(&self) {
+        for variable in &self.ignored_env {
+            tracing::warn!(
+                variable = %variable,
+                "unknown variable {variable} ignored: it is no Wharf setting (a typo, or a \
+                 variable Kubernetes sets for a Service named wharf)"
+            );
+        }
     }
 }
 
@@ -342,6 +452,21 @@ impl RawConfig {
                 "session_idle_minutes and session_max_hours must be at least 1".into(),
             ));
         }
+        let allowed_hosts = match &self.allowed_hosts {
+            Some(list) => list
+                .items()
+                .into_iter()
+                .map(|item| {
+                    HostName::parse(item).ok_or_else(|| {
+                        ConfigError(format!(
+                            "allowed_hosts must list host names, optionally with a port \
+                             (wharf.internal, wharf.internal:8443), got {item:?}"
+                        ))
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+            None => Vec::new(),
+        };
         let aws_endpoint_url = match self.aws_endpoint_url {
             Some(url) => Some(parse_http_url("aws_endpoint_url", &url)?),
             None => None,
@@ -398,6 +523,8 @@ impl RawConfig {
                 }
                 None => 10,
             },
+            allowed_hosts,
+            ignored_env: Vec::new(),
         })
     }
 }
@@ -466,15 +593,81 @@ mod tests {
     }
 
     #[test]
-    fn unknown_keys_are_refused_by_name() {
-        let err = Config::from_sources(None, env(&[("WHARF_DATABSE_URL", "x")])).unwrap_err();
-        assert!(err.to_string().contains("databse_url"), "{err}");
+    fn unknown_variables_are_ignored_by_name_but_unknown_file_keys_are_refused() {
+        let config = Config::from_sources(None, env(&[("WHARF_DATABSE_URL", "x")])).unwrap();
+        assert_eq!(config.ignored_env, ["WHARF_DATABSE_URL"]);
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("wharf.toml");
         std::fs::write(&file, "lissen = \"x\"\n").unwrap();
         let err = Config::from_sources(Some(&file), env(&[])).unwrap_err();
         assert!(err.to_string().contains("lissen"), "{err}");
         assert!(!err.to_string().contains('\n'));
+        // Setting the same unknown key from the environment too does not excuse the file.
+        let err = Config::from_sources(Some(&file), env(&[("WHARF_LISSEN", "x")])).unwrap_err();
+        assert!(err.to_string().contains("lissen"), "{err}");
+    }
+
+    #[test]
+    fn kubernetes_service_variables_do_not_stop_wharf() {
+        let config = Config::from_sources(
+            None,
+            env(&[
+                ("WHARF_PORT", "tcp://10.0.0.1:80"),
+                ("WHARF_PORT_80_TCP", "tcp://10.0.0.1:80"),
+                ("WHARF_PORT_80_TCP_ADDR", "10.0.0.1"),
+                ("WHARF_SERVICE_HOST", "10.0.0.1"),
+                ("WHARF_SERVICE_PORT", "80"),
+                ("WHARF_LISTEN", "0.0.0.0:8080"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(config.listen.to_string(), "0.0.0.0:8080");
+        let mut ignored = config.ignored_env.clone();
+        ignored.sort();
+        assert_eq!(
+            ignored,
+            [
+                "WHARF_PORT",
+                "WHARF_PORT_80_TCP",
+                "WHARF_PORT_80_TCP_ADDR",
+                "WHARF_SERVICE_HOST",
+                "WHARF_SERVICE_PORT"
+            ]
+        );
+    }
+
+    #[test]
+    fn allowed_hosts_are_names_with_an_optional_port() {
+        let config = Config::from_sources(
+            None,
+            env(&[(
+                "WHARF_ALLOWED_HOSTS",
+                " Wharf.Internal. , proxy.example:8443,[::1]:9000,",
+            )]),
+        )
+        .unwrap();
+        let hosts: Vec<(&str, Option<u16>)> = config
+            .allowed_hosts
+            .iter()
+            .map(|h| (h.name.as_str(), h.port))
+            .collect();
+        assert_eq!(
+            hosts,
+            [
+                ("wharf.internal", None),
+                ("proxy.example", Some(8443)),
+                ("[::1]", Some(9000))
+            ]
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("wharf.toml");
+        std::fs::write(&file, "allowed_hosts = [\"a.example\", \"b.example:81\"]\n").unwrap();
+        let config = Config::from_sources(Some(&file), env(&[])).unwrap();
+        assert_eq!(config.allowed_hosts.len(), 2);
+        for bad in ["https://wharf.example.com", "wharf/x", "wharf:port", "a b"] {
+            let err = Config::from_sources(None, env(&[("WHARF_ALLOWED_HOSTS", bad)])).unwrap_err();
+            assert!(err.to_string().contains("allowed_hosts"), "{bad}: {err}");
+        }
     }
 
     #[test]
