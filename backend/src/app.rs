@@ -144,9 +144,18 @@ pub fn router(state: AppState) -> Router {
         .route("/requests", get(pages::requests))
         .route("/admin", get(pages::admin))
         .route("/admin/environments", post(pages::create_environment))
+        .route("/environments/{slug}", get(pages::environment_page))
         .route(
             "/environments/{slug}/principals",
             post(pages::create_principal),
+        )
+        .route(
+            "/environments/{slug}/publishers",
+            post(pages::save_publisher),
+        )
+        .route(
+            "/environments/{slug}/publishers/{team}/remove",
+            post(pages::drop_publisher),
         )
         .route("/catalog/results", get(pages::catalog_results))
         .route("/requests/{id}", get(pages::request_page))

@@ -503,3 +503,218 @@ async fn team_members_register_their_roles_from_the_account_page() {
         .await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
 }
+
+/// An AWS environment's data is published only by the teams its owners allow: nobody else
+/// can browse its Glue catalog, own a product there, move one in, or add its tables.
+async fn only_publishers_of_an_aws_environment_can_publish_from_it(postgres: bool) {
+    let app = TestApp::builder().postgres(postgres).build().await;
+    let (omar, ana, sofia, root) = (
+        app.token("omar").await,
+        app.token("ana").await,
+        app.token("sofia").await,
+        app.token("root").await,
+    );
+    let status = |response: axum::response::Response| response.status();
+    app.api(
+        "POST",
+        "/api/v1/domains",
+        Some(&root),
+        Some(json!({"name": "Sales"})),
+    )
+    .await;
+    let env = json!({"name": "Lake", "kind": "aws", "aws_account_id": "123456789012",
+        "aws_region": "eu-west-1", "owner_team": "sales-data"});
+    let created = body_json(
+        app.api("POST", "/api/v1/environments", Some(&root), Some(env))
+            .await,
+    )
+    .await;
+    assert_eq!(created["owner_team"], "sales-data");
+    let in_lake = |team: &str, slug: &str| {
+        orders(json!({"slug": slug, "owner_team": team, "environment": "lake"}))
+    };
+
+    // An analyst of another team: no catalog, no product of her team in the lake.
+    for path in [
+        "/api/v1/environments/lake/glue/databases",
+        "/api/v1/environments/lake/glue/databases/finance_db/tables",
+    ] {
+        assert_eq!(
+            status(app.api("GET", path, Some(&ana), None).await),
+            StatusCode::FORBIDDEN,
+            "{path}"
+        );
+    }
+    let refused = app
+        .api(
+            "POST",
+            "/api/v1/products",
+            Some(&ana),
+            Some(in_lake("analytics", "mine")),
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert!(
+        body_json(refused).await["detail"]
+            .as_str()
+            .unwrap()
+            .contains("analytics may not publish")
+    );
+    // Nor can she decide who publishes.
+    let publisher = "/api/v1/environments/lake/publishers/analytics";
+    let only_analytics_db = json!({"databases": ["Analytics_DB"]});
+    assert_eq!(
+        status(
+            app.api(
+                "PUT",
+                publisher,
+                Some(&ana),
+                Some(only_analytics_db.clone())
+            )
+            .await
+        ),
+        StatusCode::FORBIDDEN
+    );
+
+    // The owner team publishes, and lets analytics publish from one database.
+    let owned = app
+        .api(
+            "POST",
+            "/api/v1/products",
+            Some(&omar),
+            Some(in_lake("sales-data", "orders")),
+        )
+        .await;
+    assert_eq!(owned.status(), StatusCode::CREATED);
+    let set = app
+        .api("PUT", publisher, Some(&omar), Some(only_analytics_db))
+        .await;
+    assert_eq!(set.status(), StatusCode::OK);
+    assert_eq!(body_json(set).await["databases"], json!(["analytics_db"]));
+    let listed = body_json(
+        app.api(
+            "GET",
+            "/api/v1/environments/lake/publishers",
+            Some(&ana),
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(listed[0]["team"], "analytics");
+
+    let mine = app
+        .api(
+            "POST",
+            "/api/v1/products",
+            Some(&ana),
+            Some(in_lake("analytics", "mine")),
+        )
+        .await;
+    assert_eq!(mine.status(), StatusCode::CREATED);
+    // Another domain's table stays out of reach, and nothing is written.
+    let salaries = json!({"glue": [{"database": "finance_db", "table": "salaries"}]});
+    let refused = app
+        .api(
+            "POST",
+            "/api/v1/products/mine/assets",
+            Some(&ana),
+            Some(salaries),
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert!(
+        body_json(refused).await["detail"]
+            .as_str()
+            .unwrap()
+            .contains("finance_db")
+    );
+    let tables = body_json(
+        app.api("GET", "/api/v1/products/mine/assets", Some(&ana), None)
+            .await,
+    )
+    .await;
+    assert!(tables.as_array().unwrap().is_empty());
+    assert_eq!(
+        status(
+            app.api(
+                "GET",
+                "/api/v1/environments/lake/glue/databases/finance_db/tables",
+                Some(&ana),
+                None
+            )
+            .await
+        ),
+        StatusCode::FORBIDDEN
+    );
+
+    // Moving a product in counts as publishing from the lake: finance-data may not.
+    let sandboxed = orders(json!({"slug": "ledger", "owner_team": "finance-data"}));
+    assert_eq!(
+        status(
+            app.api(
+                "POST",
+                "/api/v1/products",
+                Some(&sofia),
+                Some(sandboxed.clone())
+            )
+            .await
+        ),
+        StatusCode::CREATED
+    );
+    let mut moved = sandboxed;
+    moved["environment"] = json!("lake");
+    assert_eq!(
+        status(
+            app.api("PUT", "/api/v1/products/ledger", Some(&sofia), Some(moved))
+                .await
+        ),
+        StatusCode::FORBIDDEN
+    );
+    // Handing the lake product to a team that may not publish there is refused too.
+    assert_eq!(
+        status(
+            app.api(
+                "PUT",
+                "/api/v1/products/orders",
+                Some(&root),
+                Some(in_lake("finance-data", "orders"))
+            )
+            .await
+        ),
+        StatusCode::FORBIDDEN,
+        "not even an admin hands the lake's data to a team its owners did not name"
+    );
+
+    // Removing the team stops new products; an admin may also change the list.
+    assert_eq!(
+        status(app.api("DELETE", publisher, Some(&omar), None).await),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        status(app.api("DELETE", publisher, Some(&root), None).await),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        status(
+            app.api(
+                "POST",
+                "/api/v1/products",
+                Some(&ana),
+                Some(in_lake("analytics", "again"))
+            )
+            .await
+        ),
+        StatusCode::FORBIDDEN
+    );
+}
+
+#[tokio::test]
+async fn only_publishers_of_an_aws_environment_can_publish_from_it_on_sqlite() {
+    only_publishers_of_an_aws_environment_can_publish_from_it(false).await;
+}
+
+#[tokio::test]
+async fn only_publishers_of_an_aws_environment_can_publish_from_it_on_postgres() {
+    only_publishers_of_an_aws_environment_can_publish_from_it(true).await;
+}

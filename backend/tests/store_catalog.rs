@@ -37,6 +37,7 @@ macro_rules! stories {
 
 stories!(
     environments_and_principals,
+    environment_publishers_are_set_narrowed_and_removed,
     products_are_created_edited_and_published,
     stale_edits_and_bad_references_change_nothing,
     tables_are_put_and_resynced_with_history,
@@ -96,6 +97,83 @@ fn table(name: &str, columns: Vec<Column>) -> TableDefinition {
         parameters: serde_json::json!({"classification": "parquet"}),
         columns,
     }
+}
+
+async fn environment_publishers_are_set_narrowed_and_removed(store: &dyn Store) {
+    let env = store
+        .create_environment(
+            Actor::System,
+            &NewEnvironment {
+                slug: Slug::parse("lake").unwrap(),
+                name: "Lake".into(),
+                kind: EnvironmentKind::Aws,
+                aws_account_id: Some(AwsAccountId::parse("123456789012").unwrap()),
+                aws_region: Some("eu-west-1".into()),
+                aws_role_arn: None,
+                endpoint_url: None,
+                owner_team: Some(team("platform")),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(env.owner_team, Some(team("platform")));
+    assert!(store.list_publishers(env.id).await.unwrap().is_empty());
+    let databases = vec!["analytics_db".to_owned(), "web_db".to_owned()];
+    let set = store
+        .set_publisher(Actor::System, &env, &team("analytics"), &databases)
+        .await
+        .unwrap();
+    assert_eq!(
+        (set.team.clone(), set.databases.clone()),
+        (team("analytics"), databases)
+    );
+    store
+        .set_publisher(Actor::System, &env, &team("sales-data"), &[])
+        .await
+        .unwrap();
+    // Setting again replaces the databases: one row per team.
+    store
+        .set_publisher(
+            Actor::System,
+            &env,
+            &team("analytics"),
+            &["web_db".to_owned()],
+        )
+        .await
+        .unwrap();
+    let listed = store.list_publishers(env.id).await.unwrap();
+    let listed: Vec<_> = listed
+        .iter()
+        .map(|p| (p.team.as_str(), p.databases.clone()))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("analytics", vec!["web_db".to_owned()]),
+            ("sales-data", vec![])
+        ]
+    );
+    store
+        .remove_publisher(Actor::System, &env, &team("analytics"))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .remove_publisher(Actor::System, &env, &team("analytics"))
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(store.list_publishers(env.id).await.unwrap().len(), 1);
+    let events = store.events_after(0, 100).await.unwrap();
+    let types: Vec<_> = events.iter().map(|e| e.event_type.as_str()).collect();
+    assert_eq!(
+        types
+            .iter()
+            .filter(|t| t.starts_with("wharf.environment.publisher"))
+            .count(),
+        4,
+        "{types:?}"
+    );
 }
 
 async fn environments_and_principals(store: &dyn Store) {

@@ -93,7 +93,8 @@ async fn a_request_is_granted_in_lake_formation_and_revoked_again(backend: Backe
             .status(),
         201
     );
-    let env = json!({"name": "Lake", "kind": "aws", "aws_account_id": "123456789012", "aws_region": "us-east-1"});
+    let env = json!({"name": "Lake", "kind": "aws", "aws_account_id": "123456789012", "aws_region": "us-east-1",
+        "owner_team": "sales-data"});
     assert_eq!(
         wharf
             .api("POST", "/api/v1/environments", &root, Some(env))

@@ -126,7 +126,8 @@ async fn catalog(wharf: &Wharf) {
         )
         .await;
     }
-    let env = json!({"name": "Lake", "kind": "aws", "aws_account_id": "123456789012", "aws_region": "us-east-1"});
+    let env = json!({"name": "Lake", "kind": "aws", "aws_account_id": "123456789012", "aws_region": "us-east-1",
+        "owner_team": "sales-data"});
     call(wharf, "POST", "/api/v1/environments", &root, env).await;
     let role = json!({"team": "analytics", "arn": ANALYTICS_ROLE, "label": "Analytics dashboards"});
     call(

@@ -74,7 +74,8 @@ async fn stack(backend: Backend, env: &[(&str, &str)]) -> Stack {
             Some(json!({"name": "Sales"})),
         )
         .await;
-    let env = json!({"name": "Lake", "kind": "aws", "aws_account_id": "123456789012", "aws_region": "us-east-1"});
+    let env = json!({"name": "Lake", "kind": "aws", "aws_account_id": "123456789012", "aws_region": "us-east-1",
+        "owner_team": "sales-data"});
     wharf
         .api("POST", "/api/v1/environments", &root, Some(env))
         .await;

@@ -92,7 +92,8 @@ async fn tables_are_imported_from_glue_and_resynced_when_they_change() {
             .status(),
         201
     );
-    let env = json!({"name": "Lake", "kind": "aws", "aws_account_id": "123456789012", "aws_region": "us-east-1"});
+    let env = json!({"name": "Lake", "kind": "aws", "aws_account_id": "123456789012", "aws_region": "us-east-1",
+        "owner_team": "sales-data"});
     assert_eq!(
         wharf
             .api("POST", "/api/v1/environments", &root, Some(env))

@@ -87,6 +87,14 @@ pub const EVENT_TYPES: &[(&str, &str)] = &[
     ("wharf.domain.created", "a business domain was created"),
     ("wharf.environment.created", "an environment was registered"),
     (
+        "wharf.environment.publisher_set",
+        "a team may now publish from an environment (or from other databases of it)",
+    ),
+    (
+        "wharf.environment.publisher_removed",
+        "a team may no longer publish from an environment",
+    ),
+    (
         "wharf.principal.registered",
         "a consumer principal was registered to a team",
     ),

@@ -1,7 +1,7 @@
 //! Who may do what: DESIGN.md's rules as pure functions over facts a handler has loaded.
 //! Every handler, page or API, asks here; nothing else decides access.
 
-use super::{ProductStatus, TeamName, UserId};
+use super::{EnvironmentKind, ProductStatus, Publisher, TeamName, UserId};
 
 /// The signed-in caller: a person, or a machine client acting with its groups.
 #[derive(Debug, Clone, Copy)]
@@ -14,6 +14,93 @@ pub struct Subject<'a> {
 impl Subject<'_> {
     pub fn in_team(&self, team: &TeamName) -> bool {
         self.teams.contains(team)
+    }
+}
+
+/// What decides who may publish from an environment.
+#[derive(Debug, Clone, Copy)]
+pub struct EnvironmentFacts<'a> {
+    pub kind: EnvironmentKind,
+    pub owner_team: Option<&'a TeamName>,
+    pub publishers: &'a [Publisher],
+}
+
+impl EnvironmentFacts<'_> {
+    /// Whether `team` may publish from here: at all (`None`), or tables of `database`.
+    /// The sandbox holds no real data, so every team may; in an AWS account, the owner
+    /// team and the teams its owners named, each limited to its databases if they said so.
+    fn lets_team_publish(&self, team: &TeamName, database: Option<&str>) -> bool {
+        if self.kind == EnvironmentKind::Sandbox || self.owner_team == Some(team) {
+            return true;
+        }
+        self.publishers.iter().any(|publisher| {
+            &publisher.team == team
+                && (publisher.databases.is_empty()
+                    || database.is_none_or(|wanted| {
+                        publisher
+                            .databases
+                            .iter()
+                            .any(|allowed| allowed.eq_ignore_ascii_case(wanted))
+                    }))
+        })
+    }
+}
+
+/// Decide which teams may publish from an environment: admins and its owner team.
+pub fn may_manage_publishers(subject: &Subject, environment: &EnvironmentFacts) -> bool {
+    subject.is_admin
+        || environment
+            .owner_team
+            .is_some_and(|team| subject.in_team(team))
+}
+
+/// See an environment's Glue catalog: admins, and members of a team that may publish from
+/// it; `Some(database)` asks for one database, which that team must be allowed.
+pub fn may_browse_catalog(
+    subject: &Subject,
+    environment: &EnvironmentFacts,
+    database: Option<&str>,
+) -> bool {
+    subject.is_admin
+        || subject
+            .teams
+            .iter()
+            .any(|team| environment.lets_team_publish(team, database))
+}
+
+/// Why a product may not hold data of an environment.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PublishRefusal {
+    #[error(
+        "team {team} may not publish from this environment; its owners (or an admin) decide which teams may"
+    )]
+    TeamNotPublisher { team: TeamName },
+    #[error(
+        "team {team} may not publish tables of the Glue database {database:?} from this environment"
+    )]
+    DatabaseNotAllowed { team: TeamName, database: String },
+}
+
+/// A product owned by `owner_team` may live in this environment (`database: None`), or hold
+/// a table of `database` from it. Admins are no exception: the owners of the data decide.
+pub fn may_publish(
+    environment: &EnvironmentFacts,
+    owner_team: &TeamName,
+    database: Option<&str>,
+) -> Result<(), PublishRefusal> {
+    if !environment.lets_team_publish(owner_team, None) {
+        return Err(PublishRefusal::TeamNotPublisher {
+            team: owner_team.clone(),
+        });
+    }
+    match database {
+        Some(database) if !environment.lets_team_publish(owner_team, Some(database)) => {
+            Err(PublishRefusal::DatabaseNotAllowed {
+                team: owner_team.clone(),
+                database: database.to_owned(),
+            })
+        }
+        _ => Ok(()),
     }
 }
 
@@ -155,6 +242,8 @@ mod tests {
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     enum Role {
         Admin,
+        /// A member of the team that owns the AWS environment.
+        Platform,
         Owner,
         Steward,
         Requester,
@@ -163,28 +252,54 @@ mod tests {
     }
 
     use Role::*;
-    const ROLES: [Role; 6] = [Admin, Owner, Steward, Requester, Teammate, Outsider];
+    const ROLES: [Role; 7] = [
+        Admin, Platform, Owner, Steward, Requester, Teammate, Outsider,
+    ];
 
     struct World {
         ids: Vec<(Role, UserId)>,
+        platform: TeamName,
         owners: TeamName,
         consumers: TeamName,
         other: TeamName,
         admins: TeamName,
         stewards: Vec<UserId>,
+        /// The product owners may publish from every database; the consumers from
+        /// `analytics_db` only.
+        publishers: Vec<Publisher>,
     }
 
     impl World {
         fn new() -> Self {
             let ids: Vec<_> = ROLES.iter().map(|r| (*r, UserId::new())).collect();
             let steward = ids.iter().find(|(r, _)| *r == Steward).unwrap().1;
+            let owners = TeamName::parse("sales-data").unwrap();
+            let consumers = TeamName::parse("analytics").unwrap();
+            let publisher = |team: &TeamName, databases: &[&str]| Publisher {
+                team: team.clone(),
+                databases: databases.iter().map(|d| d.to_string()).collect(),
+                created_at: time::OffsetDateTime::UNIX_EPOCH,
+            };
             Self {
                 ids,
-                owners: TeamName::parse("sales-data").unwrap(),
-                consumers: TeamName::parse("analytics").unwrap(),
+                platform: TeamName::parse("data-platform").unwrap(),
+                publishers: vec![
+                    publisher(&owners, &[]),
+                    publisher(&consumers, &["analytics_db"]),
+                ],
+                owners,
+                consumers,
                 other: TeamName::parse("marketing").unwrap(),
                 admins: TeamName::parse("wharf-admins").unwrap(),
                 stewards: vec![steward],
+            }
+        }
+
+        fn environment(&self, kind: EnvironmentKind) -> EnvironmentFacts<'_> {
+            EnvironmentFacts {
+                kind,
+                owner_team: Some(&self.platform),
+                publishers: &self.publishers,
             }
         }
 
@@ -195,6 +310,7 @@ mod tests {
         fn teams(&self, role: Role) -> Vec<TeamName> {
             match role {
                 Admin => vec![self.admins.clone()],
+                Platform => vec![self.platform.clone()],
                 Owner => vec![self.owners.clone()],
                 Steward => vec![self.other.clone()],
                 Requester | Teammate => vec![self.consumers.clone()],
@@ -235,6 +351,8 @@ mod tests {
         let draft = w.product(ProductStatus::Draft);
         let published = w.product(ProductStatus::Published);
         let request = w.request();
+        let aws = w.environment(EnvironmentKind::Aws);
+        let sandbox = w.environment(EnvironmentKind::Sandbox);
         type Rule<'a> = Box<dyn Fn(&Subject) -> bool + 'a>;
         let table: Vec<(&str, Rule, &[Role])> = vec![
             ("administer", Box::new(may_administer), &[Admin]),
@@ -317,6 +435,31 @@ mod tests {
                 &[Admin, Owner, Steward, Requester, Teammate],
             ),
             (
+                "manage an aws environment's publishers",
+                Box::new(|s| may_manage_publishers(s, &aws)),
+                &[Admin, Platform],
+            ),
+            (
+                "browse an aws environment's Glue catalog",
+                Box::new(|s| may_browse_catalog(s, &aws, None)),
+                &[Admin, Platform, Owner, Requester, Teammate],
+            ),
+            (
+                "browse a database only the product owners may publish from",
+                Box::new(|s| may_browse_catalog(s, &aws, Some("finance_db"))),
+                &[Admin, Platform, Owner],
+            ),
+            (
+                "browse the database the consumers may publish from",
+                Box::new(|s| may_browse_catalog(s, &aws, Some("ANALYTICS_DB"))),
+                &[Admin, Platform, Owner, Requester, Teammate],
+            ),
+            (
+                "browse the sandbox",
+                Box::new(|s| may_browse_catalog(s, &sandbox, None)),
+                &ROLES,
+            ),
+            (
                 "manage own token",
                 Box::new(|s| may_manage_token(s, w.id(Teammate))),
                 &[Teammate],
@@ -391,5 +534,40 @@ mod tests {
             may_request_access(&admin, &published, &w.consumers, &w.consumers),
             Err(RequestRefusal::NotInConsumerTeam)
         );
+    }
+
+    #[test]
+    fn products_hold_data_only_from_environments_their_team_may_publish_from() {
+        let w = World::new();
+        let aws = w.environment(EnvironmentKind::Aws);
+        assert_eq!(may_publish(&aws, &w.owners, None), Ok(()));
+        assert_eq!(may_publish(&aws, &w.owners, Some("finance_db")), Ok(()));
+        assert_eq!(may_publish(&aws, &w.platform, Some("finance_db")), Ok(()));
+        assert_eq!(
+            may_publish(&aws, &w.consumers, Some("analytics_db")),
+            Ok(())
+        );
+        assert_eq!(
+            may_publish(&aws, &w.consumers, Some("finance_db")),
+            Err(PublishRefusal::DatabaseNotAllowed {
+                team: w.consumers.clone(),
+                database: "finance_db".into()
+            })
+        );
+        // Being an admin does not make the admins' team a publisher.
+        for team in [&w.other, &w.admins] {
+            assert_eq!(
+                may_publish(&aws, team, None),
+                Err(PublishRefusal::TeamNotPublisher { team: team.clone() })
+            );
+        }
+        let sandbox = w.environment(EnvironmentKind::Sandbox);
+        assert_eq!(may_publish(&sandbox, &w.other, Some("anything")), Ok(()));
+        let unowned = EnvironmentFacts {
+            kind: EnvironmentKind::Aws,
+            owner_team: None,
+            publishers: &[],
+        };
+        assert!(may_publish(&unowned, &w.owners, None).is_err());
     }
 }

@@ -144,9 +144,33 @@ pub struct Environment {
     pub aws_region: Option<String>,
     pub aws_role_arn: Option<String>,
     pub endpoint_url: Option<String>,
+    /// The team whose members decide which teams may publish from this environment.
+    pub owner_team: Option<TeamName>,
+}
+
+/// A team that may publish products from an environment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Publisher {
+    pub team: TeamName,
+    /// The Glue databases it may publish tables from (lower case); empty means every one.
+    pub databases: Vec<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
 }
 
 impl Environment {
+    /// What the publishing rule needs to know, with the environment's `publishers`.
+    pub fn publishing<'a>(
+        &'a self,
+        publishers: &'a [Publisher],
+    ) -> super::policy::EnvironmentFacts<'a> {
+        super::policy::EnvironmentFacts {
+            kind: self.kind,
+            owner_team: self.owner_team.as_ref(),
+            publishers,
+        }
+    }
+
     /// Where this environment's AWS calls go; `None` for the sandbox.
     pub fn aws_target(&self) -> Option<AwsTarget> {
         match (self.kind, &self.aws_account_id, &self.aws_region) {

@@ -38,6 +38,9 @@ pub enum AppError {
     PreconditionFailed,
     #[error("you are not allowed to do that")]
     Forbidden,
+    /// Not allowed, for a reason the caller can act on (403, with the reason).
+    #[error("{0}")]
+    Refused(String),
     #[error("{0}")]
     Conflict(String),
     #[error(transparent)]
@@ -138,7 +141,7 @@ impl AppError {
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
-            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::Forbidden | Self::Refused(_) => StatusCode::FORBIDDEN,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -178,6 +181,7 @@ impl AppError {
             Self::PayloadTooLarge => ("/problems/payload-too-large", self.to_string()),
             Self::PreconditionFailed => ("/problems/precondition-failed", self.to_string()),
             Self::Forbidden => ("/problems/forbidden", self.to_string()),
+            Self::Refused(message) => ("/problems/forbidden", message.clone()),
             Self::Conflict(message) => ("/problems/conflict", message.clone()),
             Self::Invalid(invalid) => ("/problems/invalid", invalid.to_string()),
             Self::Unavailable(message) => ("/problems/unavailable", message.clone()),

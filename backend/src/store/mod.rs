@@ -169,6 +169,29 @@ pub trait EnvironmentStore: Send + Sync {
     async fn remove_principal(&self, actor: Actor, id: PrincipalId) -> StoreResult<()>;
 }
 
+/// Which teams may publish from an environment.
+#[async_trait]
+pub trait PublisherStore: Send + Sync {
+    /// The environment's publishers, by team name.
+    async fn list_publishers(&self, environment: EnvironmentId) -> StoreResult<Vec<Publisher>>;
+    /// Let `team` publish from `environment`: tables of `databases` only, or of every
+    /// database when it is empty. Replaces what the team was allowed before.
+    async fn set_publisher(
+        &self,
+        actor: Actor,
+        environment: &Environment,
+        team: &TeamName,
+        databases: &[String],
+    ) -> StoreResult<Publisher>;
+    /// `NotFound` when `team` was not a publisher of `environment`.
+    async fn remove_publisher(
+        &self,
+        actor: Actor,
+        environment: &Environment,
+        team: &TeamName,
+    ) -> StoreResult<()>;
+}
+
 /// How a re-sync found one table.
 #[derive(Debug, Clone)]
 pub enum ResyncOutcome {
@@ -338,6 +361,7 @@ pub trait Store:
     + AuthStore
     + CatalogStore
     + EnvironmentStore
+    + PublisherStore
     + ProductStore
     + AccessStore
     + GrantStore
@@ -357,6 +381,7 @@ impl<T> Store for T where
         + AuthStore
         + CatalogStore
         + EnvironmentStore
+        + PublisherStore
         + ProductStore
         + AccessStore
         + GrantStore

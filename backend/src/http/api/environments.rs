@@ -1,6 +1,7 @@
-//! Environments (admin group) and the consumer principals registered in them (admins, or
-//! members of the principal's team). Also what an environment's Glue catalog holds, for
-//! choosing tables to import.
+//! Environments (admin group), the teams that may publish from them (their owner team and
+//! admins decide) and the consumer principals registered in them (admins, or members of
+//! the principal's team). Also what an environment's Glue catalog holds, for choosing
+//! tables to import (teams that may publish from it).
 
 use axum::Json;
 use axum::extract::State;
@@ -13,7 +14,9 @@ use super::pagination::{Order, PageParams, paginate};
 use super::{ApiJson, ApiPath, ApiQuery};
 use crate::app::{App, AppState};
 use crate::catalog_sources::{CatalogSource, SourceError, source_for};
-use crate::domain::policy::{may_administer, may_register_principal};
+use crate::domain::policy::{
+    may_administer, may_browse_catalog, may_manage_publishers, may_publish, may_register_principal,
+};
 use crate::domain::*;
 use crate::http::AppError;
 use crate::http::auth::CurrentUser;
@@ -147,9 +150,170 @@ pub async fn add_environment(
         .await?)
 }
 
-async fn environment(app: &App, slug: &str) -> Result<Environment, AppError> {
+pub async fn environment(app: &App, slug: &str) -> Result<Environment, AppError> {
     let slug = Slug::parse(slug).map_err(|_| AppError::NotFound)?;
     Ok(app.store.environment_by_slug(&slug).await?)
+}
+
+/// A product owned by `owner_team` may live in `environment` and hold tables of these
+/// Glue `databases` from it: the environment's owners decide (see `policy::may_publish`).
+pub async fn check_publishing<'a>(
+    app: &App,
+    environment: &Environment,
+    owner_team: &TeamName,
+    databases: impl IntoIterator<Item = &'a str>,
+) -> Result<(), AppError> {
+    let publishers = app.store.list_publishers(environment.id).await?;
+    let facts = environment.publishing(&publishers);
+    may_publish(&facts, owner_team, None).map_err(|e| AppError::Refused(e.to_string()))?;
+    for database in databases {
+        may_publish(&facts, owner_team, Some(database))
+            .map_err(|e| AppError::Refused(e.to_string()))?;
+    }
+    Ok(())
+}
+
+/// Which Glue databases a team may publish from; empty means every one.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"databases": ["sales_curated"]}))]
+pub struct PublisherRequest {
+    #[serde(default)]
+    pub databases: Vec<String>,
+}
+
+impl PublisherRequest {
+    /// Glue database names, lower case (Glue's own spelling), each once.
+    pub fn parse(&self) -> Result<Vec<String>, Invalid> {
+        if self.databases.len() > 100 {
+            return Err(Invalid::new("databases", "at most 100 databases"));
+        }
+        let mut databases = self
+            .databases
+            .iter()
+            .map(|d| parse_object_name("databases", d).map(|d| d.to_ascii_lowercase()))
+            .collect::<Result<Vec<_>, _>>()?;
+        databases.sort();
+        databases.dedup();
+        Ok(databases)
+    }
+}
+
+/// List the teams that may publish from an environment
+///
+/// Anyone signed in. A team listed with no databases may publish tables of every Glue
+/// database of the environment. The environment's owner team always may; in the sandbox
+/// every team may.
+#[utoipa::path(
+    get,
+    path = "/api/v1/environments/{slug}/publishers",
+    tag = "catalog",
+    params(("slug" = String, Path, description = "The environment's slug", example = "sandbox")),
+    responses(
+        (status = 200, description = "The publishers, by team", body = Vec<Publisher>),
+        (status = 404, response = NotFound),
+    ),
+)]
+pub async fn list_publishers(
+    State(app): State<AppState>,
+    _user: CurrentUser,
+    ApiPath(slug): ApiPath<String>,
+) -> Result<Json<Vec<Publisher>>, AppError> {
+    let environment = environment(&app, &slug).await?;
+    Ok(Json(app.store.list_publishers(environment.id).await?))
+}
+
+/// Let a team publish from an environment
+///
+/// The environment's owner team and admins. Replaces the team's databases if it was
+/// already a publisher.
+#[utoipa::path(
+    put,
+    path = "/api/v1/environments/{slug}/publishers/{team}",
+    tag = "catalog",
+    params(
+        ("slug" = String, Path, description = "The environment's slug", example = "sandbox"),
+        ("team" = String, Path, description = "The team (IdP group)", example = "sales-data"),
+    ),
+    request_body = PublisherRequest,
+    responses(
+        (status = 200, description = "The team may publish from the environment", body = Publisher),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    ),
+)]
+pub async fn put_publisher(
+    State(app): State<AppState>,
+    user: CurrentUser,
+    ApiPath((slug, team)): ApiPath<(String, String)>,
+    ApiJson(request): ApiJson<PublisherRequest>,
+) -> Result<Json<Publisher>, AppError> {
+    let environment = environment(&app, &slug).await?;
+    let team = TeamName::parse(&team)?;
+    Ok(Json(
+        set_publisher(&app, &user, &environment, &team, &request).await?,
+    ))
+}
+
+pub async fn set_publisher(
+    app: &App,
+    user: &CurrentUser,
+    environment: &Environment,
+    team: &TeamName,
+    request: &PublisherRequest,
+) -> Result<Publisher, AppError> {
+    if !may_manage_publishers(&user.subject(), &environment.publishing(&[])) {
+        return Err(AppError::Forbidden);
+    }
+    let databases = request.parse()?;
+    Ok(app
+        .store
+        .set_publisher(Actor::User(user.user.id), environment, team, &databases)
+        .await?)
+}
+
+/// Stop a team publishing from an environment
+///
+/// The environment's owner team and admins. Products the team already has there stay;
+/// it cannot create new ones or add tables.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/environments/{slug}/publishers/{team}",
+    tag = "catalog",
+    params(
+        ("slug" = String, Path, description = "The environment's slug", example = "sandbox"),
+        ("team" = String, Path, description = "The team (IdP group)", example = "sales-data"),
+    ),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    ),
+)]
+pub async fn delete_publisher(
+    State(app): State<AppState>,
+    user: CurrentUser,
+    ApiPath((slug, team)): ApiPath<(String, String)>,
+) -> Result<StatusCode, AppError> {
+    let environment = environment(&app, &slug).await?;
+    let team = TeamName::parse(&team).map_err(|_| AppError::NotFound)?;
+    remove_publisher(&app, &user, &environment, &team).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn remove_publisher(
+    app: &App,
+    user: &CurrentUser,
+    environment: &Environment,
+    team: &TeamName,
+) -> Result<(), AppError> {
+    if !may_manage_publishers(&user.subject(), &environment.publishing(&[])) {
+        return Err(AppError::Forbidden);
+    }
+    Ok(app
+        .store
+        .remove_publisher(Actor::User(user.user.id), environment, team)
+        .await?)
 }
 
 /// An IAM role (or account) to register for a team.
@@ -312,26 +476,48 @@ pub fn source_error(error: SourceError) -> AppError {
     }
 }
 
+/// An environment's Glue catalog, for someone who may browse it (`database`: one of its
+/// databases), with the environment's publishers.
 async fn glue_for(
     app: &App,
     user: &CurrentUser,
     slug: &str,
-) -> Result<crate::catalog_sources::glue::GlueSource, AppError> {
-    if user.teams.is_empty() && !user.is_admin {
-        return Err(AppError::Forbidden);
-    }
+    database: Option<&str>,
+) -> Result<
+    (
+        crate::catalog_sources::glue::GlueSource,
+        Environment,
+        Vec<Publisher>,
+    ),
+    AppError,
+> {
     let environment = environment(app, slug).await?;
-    source_for(&environment, app.config.aws_endpoint_url.as_deref())
+    let publishers = app.store.list_publishers(environment.id).await?;
+    if !may_browse_catalog(
+        &user.subject(),
+        &environment.publishing(&publishers),
+        database,
+    ) {
+        return Err(AppError::Refused(match database {
+            Some(database) => format!(
+                "none of your teams may publish tables of {database:?} from this environment"
+            ),
+            None => "none of your teams may publish from this environment; its owners (or an admin) decide which teams may".into(),
+        }));
+    }
+    let source = source_for(&environment, app.config.aws_endpoint_url.as_deref())
         .await
         .ok_or_else(|| {
             AppError::BadRequest("the sandbox has no Glue catalog; define tables by hand".into())
-        })
+        })?;
+    Ok((source, environment, publishers))
 }
 
 /// List Glue databases
 ///
-/// What an `aws` environment's Glue catalog holds, for choosing tables to import (anyone
-/// in a team). The sandbox has no Glue catalog (400).
+/// What an `aws` environment's Glue catalog holds, for choosing tables to import: members
+/// of a team that may publish from it see the databases their teams may publish from
+/// (admins see all). The sandbox has no Glue catalog (400).
 #[utoipa::path(
     get,
     path = "/api/v1/environments/{slug}/glue/databases",
@@ -353,8 +539,16 @@ pub async fn glue_databases(
     ApiQuery(page): ApiQuery<PageParams>,
 ) -> Result<Response, AppError> {
     page.limit()?;
-    let glue = glue_for(&app, &user, &slug).await?;
-    let databases = glue.list_databases().await.map_err(source_error)?;
+    let (glue, environment, publishers) = glue_for(&app, &user, &slug, None).await?;
+    let facts = environment.publishing(&publishers);
+    let subject = user.subject();
+    let databases = glue
+        .list_databases()
+        .await
+        .map_err(source_error)?
+        .into_iter()
+        .filter(|database| may_browse_catalog(&subject, &facts, Some(database)))
+        .collect();
     Ok(paginate(databases, String::clone, Order::Ascending, &page)?.respond(&uri))
 }
 
@@ -384,7 +578,7 @@ pub async fn glue_tables(
     ApiQuery(page): ApiQuery<PageParams>,
 ) -> Result<Response, AppError> {
     page.limit()?;
-    let glue = glue_for(&app, &user, &slug).await?;
+    let (glue, ..) = glue_for(&app, &user, &slug, Some(&database)).await?;
     let tables = glue.list_tables(&database).await.map_err(source_error)?;
     let tables = tables
         .into_iter()

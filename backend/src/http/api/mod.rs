@@ -47,6 +47,11 @@ pub fn router() -> OpenApiRouter<AppState> {
             environments::create_principal
         ))
         .routes(routes!(environments::delete_principal))
+        .routes(routes!(environments::list_publishers))
+        .routes(routes!(
+            environments::put_publisher,
+            environments::delete_publisher
+        ))
         .routes(routes!(environments::glue_databases))
         .routes(routes!(environments::glue_tables))
         .routes(routes!(products::list_products, products::create_product))

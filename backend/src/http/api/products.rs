@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use super::docs::{BadRequest, Conflict, Forbidden, NotFound, PreconditionFailed, Unavailable};
-use super::environments::source_error;
+use super::environments::{check_publishing, source_error};
 use super::pagination::{Order, PageParams, next_url, paginate};
 use super::{ApiJson, ApiPath, ApiQuery};
 use crate::app::{App, AppState};
@@ -244,6 +244,8 @@ pub async fn add_product(
     if !may_create_product(&user.subject(), &fields.owner_team) {
         return Err(AppError::Forbidden);
     }
+    let environment = product_environment(app, &fields.environment).await?;
+    check_publishing(app, &environment, &fields.owner_team, []).await?;
     let slug = match slug {
         Some(slug) => slug,
         None => Slug::from_name(&fields.name)?,
@@ -275,6 +277,15 @@ pub async fn edit_product(
         )
         .into());
     }
+    if fields.owner_team != product.owner_team || fields.environment != product.environment {
+        let environment = product_environment(app, &fields.environment).await?;
+        let tables = app.store.assets_of(&[product.id]).await?;
+        let databases = tables
+            .iter()
+            .filter(|t| t.removed_at.is_none())
+            .map(|t| t.database.as_str());
+        check_publishing(app, &environment, &fields.owner_team, databases).await?;
+    }
     let updated = app
         .store
         .update_product(
@@ -286,6 +297,18 @@ pub async fn edit_product(
         .await?;
     app.reindex();
     Ok(updated)
+}
+
+/// The environment a product names; an unknown one is the product's field that is wrong.
+async fn product_environment(app: &App, slug: &Slug) -> Result<Environment, AppError> {
+    match app.store.environment_by_slug(slug).await {
+        Err(crate::store::StoreError::NotFound) => Err(Invalid::new(
+            "environment",
+            format!("there is no environment {:?}", slug.as_str()),
+        )
+        .into()),
+        other => Ok(other?),
+    }
 }
 
 /// Publish or deprecate.
@@ -594,6 +617,8 @@ pub async fn add_tables(
                 ))
             })
             .collect::<Result<Vec<_>, Invalid>>()?;
+        let databases = refs.iter().map(|(database, _)| database.as_str());
+        check_publishing(app, &environment, &product.owner_team, databases).await?;
         import_tables(app.store.as_ref(), &source, actor, &product, &refs)
             .await
             .map_err(sync_error)?

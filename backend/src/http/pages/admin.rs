@@ -20,6 +20,7 @@ use crate::http::auth::CurrentUser;
 pub struct EnvironmentRow {
     pub environment: Environment,
     pub principals: Vec<ConsumerPrincipal>,
+    pub publishers: Vec<Publisher>,
 }
 
 #[derive(Template)]
@@ -40,9 +41,11 @@ async fn render(
     let mut environments = Vec::new();
     for environment in app.store.list_environments().await? {
         let principals = app.store.list_principals(environment.id, None).await?;
+        let publishers = app.store.list_publishers(environment.id).await?;
         environments.push(EnvironmentRow {
             environment,
             principals,
+            publishers,
         });
     }
     AdminPage {

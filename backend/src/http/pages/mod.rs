@@ -7,6 +7,7 @@ mod api_reference;
 mod auth;
 mod catalog;
 mod charts;
+mod environments;
 mod events;
 pub mod flash;
 mod grants;
@@ -28,6 +29,7 @@ pub use admin::{admin, create_environment, create_principal};
 pub use api_reference::reference_page as api_reference;
 pub use auth::{callback, dev_sign_in, sign_in, sign_out};
 pub use catalog::catalog_results;
+pub use environments::{drop_publisher, environment_page, save_publisher};
 pub use events::{
     create_webhook, notifications, read_notifications, webhook_action, webhook_page, webhooks_page,
 };

@@ -40,6 +40,7 @@ pub(super) struct EnvironmentRow {
     aws_region: Option<String>,
     aws_role_arn: Option<String>,
     endpoint_url: Option<String>,
+    owner_team: Option<String>,
 }
 
 impl EnvironmentRow {
@@ -54,13 +55,19 @@ impl EnvironmentRow {
             aws_region: self.aws_region,
             aws_role_arn: self.aws_role_arn,
             endpoint_url: self.endpoint_url,
+            owner_team: self
+                .owner_team
+                .map(|team| TeamName::parse(&team))
+                .transpose()
+                .map_err(corrupt)?,
         })
     }
 }
 
 const DOMAIN_COLUMNS: &str = "id, slug, name, description, created_at";
 pub(super) const ENVIRONMENT_COLUMNS: &str =
-    "id, slug, name, kind, aws_account_id, aws_region, aws_role_arn, endpoint_url";
+    "id, slug, name, kind, aws_account_id, aws_region, aws_role_arn, endpoint_url,
+     (SELECT t.name FROM teams t WHERE t.id = environments.owner_team_id) AS owner_team";
 
 #[async_trait]
 impl CatalogStore for PgStore {

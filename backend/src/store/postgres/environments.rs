@@ -55,12 +55,13 @@ impl EnvironmentStore for PgStore {
             Some(team) => Some(team_id(&mut tx, team).await?),
             None => None,
         };
-        let row: EnvironmentRow = sqlx::query_as(&format!(
+        let id = EnvironmentId::new();
+        sqlx::query(
             "INSERT INTO environments (id, slug, name, kind, owner_team_id, aws_account_id, aws_region,
                                        aws_role_arn, endpoint_url, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING {ENVIRONMENT_COLUMNS}"
-        ))
-        .bind(EnvironmentId::new().0)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)"
+        )
+        .bind(id.0)
         .bind(env.slug.as_str())
         .bind(&env.name)
         .bind(env.kind.as_str())
@@ -70,12 +71,18 @@ impl EnvironmentStore for PgStore {
         .bind(&env.aws_role_arn)
         .bind(&env.endpoint_url)
         .bind(now())
-        .fetch_one(&mut *tx)
+        .execute(&mut *tx)
         .await
         .map_err(|e| match StoreError::from(e) {
             StoreError::Conflict(_) => StoreError::Conflict(format!("an environment {:?} already exists", env.slug.as_str())),
             other => other,
         })?;
+        let row: EnvironmentRow = sqlx::query_as(&format!(
+            "SELECT {ENVIRONMENT_COLUMNS} FROM environments WHERE id = $1"
+        ))
+        .bind(id.0)
+        .fetch_one(&mut *tx)
+        .await?;
         let created = row.into_environment()?;
         let data = json!({ "id": created.id, "slug": created.slug, "kind": created.kind });
         let event = NewEvent {

@@ -13,6 +13,7 @@ mod grants;
 mod jobs;
 mod notifications;
 mod products;
+mod publishers;
 mod stats;
 mod users;
 mod webhooks;
