@@ -165,6 +165,10 @@ impl ProductInput {
     /// Parse every field, naming the first one that is wrong.
     pub fn parse(&self) -> Result<(Option<Slug>, ProductFields), Invalid> {
         let name = parse_display_name("name", &self.name)?;
+        check_storable_text("description", &self.description)?;
+        for steward in &self.stewards {
+            check_storable_text("stewards", steward)?;
+        }
         if self.description.len() > MAX_MARKDOWN_BYTES {
             return Err(Invalid::new(
                 "description",
@@ -342,12 +346,18 @@ impl TableDefinition {
     pub fn validate(mut self) -> Result<Self, Invalid> {
         self.database = parse_object_name("database", &self.database)?;
         self.table = parse_object_name("table", &self.table)?;
+        check_storable_text("description", &self.description)?;
+        if let Some(location) = &self.location {
+            check_storable_text("location", location)?;
+        }
         if self.columns.is_empty() || self.columns.len() > 1000 {
             return Err(Invalid::new("columns", "a table has 1–1000 columns"));
         }
         let mut seen = std::collections::HashSet::new();
         for column in &mut self.columns {
             column.name = parse_object_name("columns", &column.name)?;
+            check_storable_text("columns", &column.data_type)?;
+            check_storable_text("columns", &column.description)?;
             if !seen.insert(column.name.to_lowercase()) {
                 return Err(Invalid::new(
                     "columns",

@@ -1,4 +1,5 @@
-//! Names people type: slugs and team (IdP group) names.
+//! Names people type: slugs and team (IdP group) names; and the one rule every text
+//! Wharf stores keeps.
 
 use serde::{Deserialize, Serialize};
 
@@ -113,8 +114,30 @@ impl std::fmt::Display for TeamName {
     }
 }
 
+/// What is wrong with text that [`is_storable_text`] refuses.
+pub const UNSTORABLE_TEXT: &str = "must not contain the NUL character (U+0000)";
+
+/// Whether both databases store this text alike. PostgreSQL refuses U+0000 in `text` and
+/// `jsonb` (the one code point of valid UTF-8 it cannot store) while SQLite keeps it, so
+/// text with it is refused wherever it comes in, on either database: the HTTP edge checks
+/// every string of a body, query and path; the parsers below check it again for callers
+/// that do not come through there.
+pub fn is_storable_text(text: &str) -> bool {
+    !text.contains('\0')
+}
+
+/// [`is_storable_text`] as a step of parsing the field `field`.
+pub fn check_storable_text(field: &'static str, text: &str) -> Result<(), Invalid> {
+    if is_storable_text(text) {
+        Ok(())
+    } else {
+        Err(Invalid::new(field, UNSTORABLE_TEXT))
+    }
+}
+
 /// A display name: trimmed, 1–200 characters.
 pub fn parse_display_name(field: &'static str, text: &str) -> Result<String, Invalid> {
+    check_storable_text(field, text)?;
     let trimmed = text.trim();
     if trimmed.is_empty() || trimmed.chars().count() > 200 {
         return Err(Invalid::new(field, "must be 1–200 characters"));
@@ -143,5 +166,17 @@ mod tests {
         assert_eq!(TeamName::parse(" analysts ").unwrap().as_str(), "analysts");
         assert!(TeamName::parse("").is_err());
         assert!(TeamName::parse("a\nb").is_err());
+        assert!(TeamName::parse("a\0b").is_err());
+    }
+
+    #[test]
+    fn text_with_a_nul_is_not_storable() {
+        assert!(is_storable_text("Sales \\u0000 ünïcode ✓"));
+        assert!(!is_storable_text("Sa\0les"));
+        assert_eq!(
+            parse_display_name("name", "Sa\0les").unwrap_err(),
+            Invalid::new("name", UNSTORABLE_TEXT)
+        );
+        assert_eq!(parse_display_name("name", " Sales ").unwrap(), "Sales");
     }
 }

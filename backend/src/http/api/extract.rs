@@ -1,5 +1,9 @@
 //! Extractors for the API whose rejections answer as problem+json with the field that is
 //! wrong, like every other API error (axum's own answer in plain text).
+//!
+//! They are also where every text the API accepts first arrives, so they refuse text the
+//! databases cannot store alike ([`is_storable_text`]: a NUL character) in any string of
+//! a body, a query or a path, with a 422 naming the field, before any handler sees it.
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -7,6 +11,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use serde::de::DeserializeOwned;
 
+use crate::domain::{UNSTORABLE_TEXT, is_storable_text};
 use crate::http::AppError;
 use crate::http::error::FieldError;
 
@@ -70,8 +75,12 @@ fn is_json(headers: &HeaderMap) -> bool {
         || (essence.len() > 5 && essence.to_ascii_lowercase().ends_with("+json"))
 }
 
-/// Parse a JSON document, naming the field that does not fit.
+/// Parse a JSON document, naming the field that does not fit, or whose text cannot be
+/// stored.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    if let Some(error) = unstorable_json_text(bytes) {
+        return Err(AppError::InvalidBody(vec![error]));
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let inner = error.inner();
@@ -87,6 +96,74 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
         .end()
         .map_err(|e| AppError::BadRequest(format!("the body is not valid JSON: {e}")))?;
     Ok(value)
+}
+
+/// The first string or key of a JSON document that holds text the databases cannot
+/// store, named as serde names fields (`tables[0].columns[1].description`). JSON can
+/// only carry a NUL as the escape `\u0000` (a raw one is a syntax error), so a document
+/// without those six bytes is not read twice.
+fn unstorable_json_text(bytes: &[u8]) -> Option<FieldError> {
+    if !bytes.windows(6).any(|w| w == b"\\u0000") {
+        return None;
+    }
+    // Not JSON: the typed parse that follows says so.
+    let value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    unstorable_in(&value, "")
+}
+
+fn unstorable_in(value: &serde_json::Value, path: &str) -> Option<FieldError> {
+    use serde_json::Value;
+    let refused = |field: &str, message: &str| FieldError {
+        field: if field.is_empty() { "body" } else { field }.to_owned(),
+        message: message.to_owned(),
+    };
+    match value {
+        Value::String(text) if !is_storable_text(text) => Some(refused(path, UNSTORABLE_TEXT)),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(index, item)| unstorable_in(item, &format!("{path}[{index}]"))),
+        Value::Object(fields) => fields.iter().find_map(|(key, item)| {
+            if !is_storable_text(key) {
+                // The key itself cannot name the field: name where it is.
+                return Some(refused(path, &format!("a field name {UNSTORABLE_TEXT}")));
+            }
+            let field = if path.is_empty() {
+                key.clone()
+            } else {
+                format!("{path}.{key}")
+            };
+            unstorable_in(item, &field)
+        }),
+        _ => None,
+    }
+}
+
+/// Refuse `application/x-www-form-urlencoded` text (a query, or a form's body: `whole`
+/// names it when a key is what is wrong) with a field whose text cannot be stored.
+pub fn check_encoded_text(encoded: &[u8], whole: &str) -> Result<(), AppError> {
+    match url::form_urlencoded::parse(encoded)
+        .find_map(|(key, value)| unstorable_parameter(&key, &value, whole))
+    {
+        Some(error) => Err(error),
+        None => Ok(()),
+    }
+}
+
+/// A query or path parameter (`key`, or `whole` for the key itself) whose text cannot be
+/// stored.
+fn unstorable_parameter(key: &str, value: &str, whole: &str) -> Option<AppError> {
+    let (field, message) = if !is_storable_text(key) {
+        (whole, format!("a parameter name {UNSTORABLE_TEXT}"))
+    } else if !is_storable_text(value) {
+        (key, UNSTORABLE_TEXT.to_owned())
+    } else {
+        return None;
+    };
+    Some(AppError::InvalidBody(vec![FieldError {
+        field: field.to_owned(),
+        message,
+    }]))
 }
 
 /// serde says "missing field `x`" at the parent's path: name the field itself.
@@ -119,7 +196,8 @@ fn without_position(message: &str) -> String {
     }
 }
 
-/// Query parameters; one that does not parse is a 400 naming it.
+/// Query parameters; one that does not parse is a 400 naming it, one whose text cannot
+/// be stored a 422 naming it.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ApiQuery<T>(pub T);
 
@@ -128,6 +206,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, AppError> {
         let query = parts.uri.query().unwrap_or_default();
+        check_encoded_text(query.as_bytes(), "query")?;
         let deserializer =
             serde_urlencoded::Deserializer::new(url::form_urlencoded::parse(query.as_bytes()));
         serde_path_to_error::deserialize(deserializer)
@@ -146,7 +225,8 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     }
 }
 
-/// Path parameters; one that does not parse (a malformed id) is a 400 naming it.
+/// Path parameters; one that does not parse (a malformed id) is a 400 naming it, one
+/// whose text cannot be stored a 422 naming it.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ApiPath<T>(pub T);
 
@@ -155,6 +235,14 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
         use axum::extract::path::ErrorKind;
+        // Decoded, as the handler would see them (`%00` is a NUL).
+        if let Ok(raw) = axum::extract::RawPathParams::from_request_parts(parts, state).await
+            && let Some(error) = raw
+                .iter()
+                .find_map(|(key, value)| unstorable_parameter(key, value, "path"))
+        {
+            return Err(error);
+        }
         match axum::extract::Path::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Path(value)) => Ok(Self(value)),
             Err(PathRejection::FailedToDeserializePathParams(error)) => {
@@ -257,5 +345,44 @@ mod tests {
         assert_eq!(errors(r#""x""#), (422, vec!["body".into()]));
         assert_eq!(errors(r#"{"name": "#).0, 400);
         assert_eq!(errors(r#"{"name": "x", "tables": []} trailing"#).0, 400);
+    }
+
+    #[test]
+    fn text_with_a_nul_is_422_naming_the_field() {
+        assert_eq!(
+            errors(r#"{"name": "a\u0000b", "tables": []}"#),
+            (422, vec!["name".into()])
+        );
+        assert_eq!(
+            errors(r#"{"name": "x", "tables": [{"columns": ["id", "\u0000"]}]}"#),
+            (422, vec!["tables[0].columns[1]".into()])
+        );
+        // Even where the shape is wrong too, and in a key.
+        assert_eq!(
+            errors(r#"{"name": 1, "extra": {"deep": ["\u0000"]}}"#),
+            (422, vec!["extra.deep[0]".into()])
+        );
+        assert_eq!(
+            errors(r#"{"name": "x", "tables": [{"col\u0000umns": []}]}"#),
+            (422, vec!["tables[0]".into()])
+        );
+        assert_eq!(errors(r#""\u0000""#), (422, vec!["body".into()]));
+        // An escaped backslash before `u0000` is text, not a NUL.
+        assert!(parse_json::<Body>(br#"{"name": "\\u0000", "tables": []}"#).is_ok());
+        // Not JSON is still a 400.
+        assert_eq!(errors(r#"{"name": "\u0000"#).0, 400);
+    }
+
+    #[test]
+    fn parameters_with_a_nul_are_named() {
+        let named = |key: &str, value: &str| {
+            unstorable_parameter(key, value, "query").map(|e| {
+                let problem = e.problem();
+                (problem.status, problem.errors[0].field.clone())
+            })
+        };
+        assert_eq!(named("principal", "\0"), Some((422, "principal".into())));
+        assert_eq!(named("a\0", "x"), Some((422, "query".into())));
+        assert_eq!(named("principal", "arn:aws:iam::1:role/x"), None);
     }
 }
