@@ -369,3 +369,40 @@ async fn a_stale_if_match_is_412_and_changes_nothing() {
         "the stale edit changed nothing"
     );
 }
+
+/// A webhook is refused for a metadata or host service address however it is written:
+/// inside IPv6 (IPv4-compatible, NAT64, 6to4) or as another cloud's service.
+#[tokio::test]
+async fn webhooks_to_a_metadata_address_in_any_form_are_422() {
+    let app = TestApp::new().await;
+    let root = app.token("root").await;
+    for url in [
+        "http://[::169.254.169.254]/",
+        "http://[64:ff9b::a9fe:a9fe]/",
+        "http://[::ffff:169.254.169.254]/latest/meta-data/",
+        "http://[2002:a9fe:a9fe::]/",
+        "http://100.100.100.200/latest/meta-data/",
+        "http://168.63.129.16/machine?comp=goalstate",
+        "http://2852039166/",
+    ] {
+        let response = app
+            .api(
+                "POST",
+                "/api/v1/webhooks",
+                Some(&root),
+                Some(json!({"url": url})),
+            )
+            .await;
+        let (status, p) = problem(response).await;
+        assert_eq!((status, fields(&p)), (422, vec!["url"]), "{url}");
+    }
+    let fine = app
+        .api(
+            "POST",
+            "/api/v1/webhooks",
+            Some(&root),
+            Some(json!({"url": "http://[::1]:9/in"})),
+        )
+        .await;
+    assert_eq!(fine.status(), StatusCode::CREATED);
+}

@@ -19,6 +19,7 @@ pub mod policy;
 mod records;
 pub mod request_check;
 pub mod stats;
+pub mod webhook_targets;
 
 pub use auth::*;
 pub use aws_names::*;

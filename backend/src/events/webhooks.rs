@@ -13,7 +13,8 @@ use tokio::sync::{Semaphore, watch};
 
 use super::EventSink;
 use crate::domain::OutboxEvent;
-use crate::domain::events::{CloudEvent, address_allowed, signature, type_matches};
+use crate::domain::events::{CloudEvent, signature, type_matches};
+use crate::domain::webhook_targets::{address_allowed, refusal};
 use crate::store::{AttemptOutcome, DueDelivery, NewDelivery, Store, Webhook, now};
 
 /// How long a dispatcher owns a claimed delivery before another may send it.
@@ -175,22 +176,15 @@ impl Dispatcher {
         let port = url.port_or_known_default().unwrap_or(80);
         // Resolve once, check every address, and connect to a checked one, so a DNS
         // answer cannot swap in a metadata address between the check and the request.
-        let addresses: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), port))
-            .await
-            .map_err(|e| format!("cannot resolve {host}: {e}"))?
-            .collect();
-        let Some(address) = addresses.first().copied() else {
-            return Err(format!("{host} resolves to no address"));
+        let addresses: Vec<SocketAddr> = match url.host() {
+            Some(url::Host::Ipv4(ip)) => vec![SocketAddr::new(ip.into(), port)],
+            Some(url::Host::Ipv6(ip)) => vec![SocketAddr::new(ip.into(), port)],
+            _ => tokio::net::lookup_host((host.as_str(), port))
+                .await
+                .map_err(|e| format!("cannot resolve {host}: {e}"))?
+                .collect(),
         };
-        if let Some(refused) = addresses
-            .iter()
-            .find(|a| !address_allowed(a.ip(), self.allow_link_local))
-        {
-            return Err(format!(
-                "{host} resolves to {}, a link-local address webhooks may not reach",
-                refused.ip()
-            ));
-        }
+        let address = checked_address(&host, &addresses, self.allow_link_local)?;
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(TIMEOUT)
@@ -224,8 +218,76 @@ impl Dispatcher {
     }
 }
 
+/// Of the addresses `host` resolved to, the one to connect to. One address webhooks may
+/// not reach refuses the whole answer: a name that also resolves to a metadata address
+/// is not trusted with the others.
+pub fn checked_address(
+    host: &str,
+    addresses: &[SocketAddr],
+    allow_link_local: bool,
+) -> Result<SocketAddr, String> {
+    let Some(first) = addresses.first().copied() else {
+        return Err(format!("{host} resolves to no address"));
+    };
+    match addresses
+        .iter()
+        .find(|a| !address_allowed(a.ip(), allow_link_local))
+    {
+        Some(refused) => Err(format!(
+            "{host} resolves to {}, {} webhooks may not reach",
+            refused.ip(),
+            refusal(refused.ip()).map_or("an address", |r| r.describe())
+        )),
+        None => Ok(first),
+    }
+}
+
 /// 1 s, 2 s, 4 s … capped at an hour: a day of retries is about 30 attempts.
 pub fn retry_delay(attempt: i32) -> Duration {
     let exponent = attempt.clamp(1, 30) as u32 - 1;
     Duration::from_secs(2u64.saturating_pow(exponent).min(3600))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resolved(addresses: &[&str]) -> Vec<SocketAddr> {
+        addresses
+            .iter()
+            .map(|ip| SocketAddr::new(ip.parse().unwrap(), 443))
+            .collect()
+    }
+
+    /// What a name resolves to at delivery is checked like an address in the URL, in
+    /// every form: a name cannot lead a delivery to a metadata service.
+    #[test]
+    fn a_name_resolving_to_a_metadata_address_in_any_form_is_not_delivered_to() {
+        let ok = resolved(&["203.0.113.7", "2001:db8::7"]);
+        assert_eq!(checked_address("hooks.example.com", &ok, false), Ok(ok[0]));
+        for refused in [
+            "169.254.169.254",
+            "::ffff:169.254.169.254",
+            "::169.254.169.254",
+            "64:ff9b::a9fe:a9fe",
+            "2002:a9fe:a9fe::1",
+            "2001:0:4136:e378:8000:63bf:5601:5601",
+            "100.100.100.200",
+            "168.63.129.16",
+            "fd00:ec2::254",
+            "fe80::1",
+        ] {
+            // Alone, or hidden behind an address that is fine.
+            let answer = resolved(&["203.0.113.7", refused]);
+            let error = checked_address("evil.example.com", &answer, false).unwrap_err();
+            assert!(error.contains("may not reach"), "{refused}: {error}");
+            assert!(checked_address("evil.example.com", &answer[1..], false).is_err());
+        }
+        // Link-local receivers when allowed, but a metadata service never.
+        let link_local = resolved(&["169.254.10.1"]);
+        assert!(checked_address("local", &link_local, true).is_ok());
+        let metadata = resolved(&["64:ff9b::a9fe:a9fe"]);
+        assert!(checked_address("local", &metadata, true).is_err());
+        assert!(checked_address("nothing", &[], false).is_err());
+    }
 }
