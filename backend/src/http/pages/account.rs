@@ -1,12 +1,11 @@
 //! The signed-in person's account: who Wharf thinks they are, and their API tokens.
 
 use askama::Template;
-use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::{Chrome, RenderPage, flash};
+use super::{Chrome, PageForm, PagePath, RenderPage, flash};
 use crate::app::AppState;
 use crate::domain::{ApiToken, ConsumerPrincipal, Environment, TeamName};
 use crate::http::AppError;
@@ -74,7 +73,7 @@ pub struct TokenForm {
 pub async fn create_token(
     State(app): State<AppState>,
     user: CurrentUser,
-    Form(form): Form<TokenForm>,
+    PageForm(form): PageForm<TokenForm>,
 ) -> Result<Response, AppError> {
     let request = NewTokenRequest {
         name: form.name,
@@ -88,7 +87,7 @@ pub async fn create_token(
 pub async fn revoke_token(
     State(app): State<AppState>,
     user: CurrentUser,
-    Path(id): Path<uuid::Uuid>,
+    PagePath(id): PagePath<uuid::Uuid>,
 ) -> Result<Response, AppError> {
     revoke_own_token(&app, &user, id).await?;
     Ok(flash::redirect(&app, "/account", "Token revoked."))

@@ -2,12 +2,11 @@
 //! of the principal's team, who also reach these forms from their account page).
 
 use askama::Template;
-use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::{Chrome, RenderPage, flash};
+use super::{Chrome, PageForm, PagePath, RenderPage, flash};
 use crate::app::AppState;
 use crate::domain::policy::may_administer;
 use crate::domain::*;
@@ -70,7 +69,7 @@ pub async fn admin(State(app): State<AppState>, user: CurrentUser) -> Result<Res
 pub async fn create_environment(
     State(app): State<AppState>,
     user: CurrentUser,
-    Form(form): Form<NewEnvironmentRequest>,
+    PageForm(form): PageForm<NewEnvironmentRequest>,
 ) -> Result<Response, AppError> {
     match add_environment(&app, &user, &form).await {
         Ok(_) => Ok(flash::redirect(&app, "/admin", "Environment added.")),
@@ -103,8 +102,8 @@ fn back_to(back: &str) -> &'static str {
 pub async fn create_principal(
     State(app): State<AppState>,
     user: CurrentUser,
-    Path(slug): Path<String>,
-    Form(form): Form<PrincipalForm>,
+    PagePath(slug): PagePath<String>,
+    PageForm(form): PageForm<PrincipalForm>,
 ) -> Result<Response, AppError> {
     let environment = app
         .store

@@ -2,13 +2,12 @@
 //! sign-in (pick a demo user) that only exists without an IdP on a loopback listener.
 
 use askama::Template;
-use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::{Chrome, RenderPage};
+use super::{Chrome, PageForm, RenderPage};
 use crate::app::AppState;
 use crate::demo::{DEMO_USERS, DemoUser};
 use crate::http::AppError;
@@ -76,7 +75,7 @@ pub struct DevLoginForm {
 /// `POST /auth/dev-login`: sign in as a demo user (development sign-in only).
 pub async fn dev_sign_in(
     State(app): State<AppState>,
-    Form(form): Form<DevLoginForm>,
+    PageForm(form): PageForm<DevLoginForm>,
 ) -> Result<Response, AppError> {
     if !app.config.dev_signin_allowed() {
         return Err(AppError::Forbidden);

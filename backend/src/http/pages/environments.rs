@@ -2,12 +2,11 @@
 //! team and admins change that here) and the roles registered in it.
 
 use askama::Template;
-use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::{Chrome, RenderPage, flash};
+use super::{Chrome, PageForm, PagePath, RenderPage, flash};
 use crate::app::{App, AppState};
 use crate::domain::policy::may_manage_publishers;
 use crate::domain::*;
@@ -56,7 +55,7 @@ fn page_url(environment: &Environment) -> String {
 pub async fn environment_page(
     State(app): State<AppState>,
     user: CurrentUser,
-    Path(slug): Path<String>,
+    PagePath(slug): PagePath<String>,
 ) -> Result<Response, AppError> {
     let environment = environment(&app, &slug).await?;
     render(&app, &user, environment, None).await
@@ -74,8 +73,8 @@ pub struct PublisherForm {
 pub async fn save_publisher(
     State(app): State<AppState>,
     user: CurrentUser,
-    Path(slug): Path<String>,
-    Form(form): Form<PublisherForm>,
+    PagePath(slug): PagePath<String>,
+    PageForm(form): PageForm<PublisherForm>,
 ) -> Result<Response, AppError> {
     let environment = environment(&app, &slug).await?;
     let request = PublisherRequest {
@@ -106,7 +105,7 @@ pub async fn save_publisher(
 pub async fn drop_publisher(
     State(app): State<AppState>,
     user: CurrentUser,
-    Path((slug, team)): Path<(String, String)>,
+    PagePath((slug, team)): PagePath<(String, String)>,
 ) -> Result<Response, AppError> {
     let environment = environment(&app, &slug).await?;
     let team = TeamName::parse(&team).map_err(|_| AppError::NotFound)?;

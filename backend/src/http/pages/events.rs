@@ -1,12 +1,11 @@
 //! Notifications and webhook subscriptions, as pages.
 
 use askama::Template;
-use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::{Chrome, RenderPage};
+use super::{Chrome, PageForm, PagePath, RenderPage};
 use crate::app::AppState;
 use crate::domain::NotificationId;
 use crate::domain::events::EVENT_TYPES;
@@ -47,7 +46,7 @@ pub struct ReadForm {
 pub async fn read_notifications(
     State(app): State<AppState>,
     user: CurrentUser,
-    Form(form): Form<ReadForm>,
+    PageForm(form): PageForm<ReadForm>,
 ) -> Result<Response, AppError> {
     let Some(id) = form.id else {
         app.store
@@ -131,7 +130,7 @@ pub struct WebhookForm {
 pub async fn create_webhook(
     State(app): State<AppState>,
     user: CurrentUser,
-    Form(form): Form<WebhookForm>,
+    PageForm(form): PageForm<WebhookForm>,
 ) -> Result<Response, AppError> {
     let body = NewWebhookBody {
         url: form.url,
@@ -166,7 +165,7 @@ struct WebhookPage {
 pub async fn webhook_page(
     State(app): State<AppState>,
     user: CurrentUser,
-    Path(id): Path<uuid::Uuid>,
+    PagePath(id): PagePath<uuid::Uuid>,
 ) -> Result<Response, AppError> {
     let webhook = managed_webhook(&app, &user, id).await?;
     WebhookPage {
@@ -181,7 +180,7 @@ pub async fn webhook_page(
 pub async fn webhook_action(
     State(app): State<AppState>,
     user: CurrentUser,
-    Path((id, action)): Path<(uuid::Uuid, String)>,
+    PagePath((id, action)): PagePath<(uuid::Uuid, String)>,
 ) -> Result<Response, AppError> {
     let webhook = managed_webhook(&app, &user, id).await?;
     match action.as_str() {

@@ -2,10 +2,10 @@
 //! approver, time, last check), with a button to check a grant now.
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::response::Response;
 
-use super::{Chrome, RenderPage, flash};
+use super::{Chrome, PagePath, PageQuery, RenderPage, flash};
 use crate::app::AppState;
 use crate::domain::grants::GrantView;
 use crate::http::AppError;
@@ -29,7 +29,7 @@ struct GrantsPage {
 pub async fn grants(
     State(app): State<AppState>,
     user: CurrentUser,
-    Query(params): Query<GrantParams>,
+    PageQuery(params): PageQuery<GrantParams>,
 ) -> Result<Response, AppError> {
     let page = grants_for(&app, &user, &params).await?;
     let text = |v: &Option<String>| v.clone().unwrap_or_default();
@@ -66,7 +66,7 @@ pub async fn grants(
 pub async fn verify_grant(
     State(app): State<AppState>,
     user: CurrentUser,
-    Path(id): Path<uuid::Uuid>,
+    PagePath(id): PagePath<uuid::Uuid>,
 ) -> Result<Response, AppError> {
     let grant = verify(&app, &user, id).await?;
     let back = format!(

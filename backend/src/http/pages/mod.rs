@@ -17,10 +17,15 @@ mod product_cache;
 mod requests;
 
 use askama::Template;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
+use serde::de::DeserializeOwned;
 
 use super::AppError;
-use super::error::Problem;
+use super::api::extract::{ApiPath, ApiQuery};
+use super::error::{FieldError, Problem};
 use crate::app::App;
 use crate::http::auth::CurrentUser;
 
@@ -43,6 +48,84 @@ pub use product_cache::ProductPages;
 pub use requests::{
     ask_extension, decide, decide_extension, request_access, request_page, request_status, requests,
 };
+
+/// Path parameters of a page. One that does not parse (`/requests/not-a-uuid`) is an
+/// `AppError`, so it is shown on the error page like every other error (axum's own
+/// rejection is plain text).
+#[derive(Debug, Clone, Copy)]
+pub struct PagePath<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for PagePath<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        let ApiPath(value) = ApiPath::from_request_parts(parts, state).await?;
+        Ok(Self(value))
+    }
+}
+
+/// Query parameters of a page; one that does not parse is shown on the error page.
+#[derive(Debug, Clone, Copy)]
+pub struct PageQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for PageQuery<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        let ApiQuery(value) = ApiQuery::from_request_parts(parts, state).await?;
+        Ok(Self(value))
+    }
+}
+
+/// A posted HTML form (`application/x-www-form-urlencoded`). A field that does not parse
+/// (422, naming it), a body over `max_body_bytes` (413) or another media type (400) is
+/// an `AppError`, shown on the error page like every other error.
+#[derive(Debug, Clone, Copy)]
+pub struct PageForm<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for PageForm<T> {
+    type Rejection = AppError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, AppError> {
+        let is_form = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|v| {
+                v.trim()
+                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            });
+        if !is_form {
+            return Err(AppError::BadRequest(
+                "send the form as application/x-www-form-urlencoded".into(),
+            ));
+        }
+        let bytes = axum::body::Bytes::from_request(request, state)
+            .await
+            .map_err(|e| match e.status() {
+                StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
+                _ => AppError::BadRequest(e.body_text()),
+            })?;
+        let fields = serde_urlencoded::Deserializer::new(url::form_urlencoded::parse(&bytes));
+        serde_path_to_error::deserialize(fields)
+            .map(Self)
+            .map_err(|error| {
+                let message = error.inner().to_string();
+                let path = error.path().to_string();
+                // serde names a missing field in its message, at the form's own path.
+                let field = match message.strip_prefix("missing field `") {
+                    Some(rest) if path == "." => rest.split('`').next().unwrap_or("form"),
+                    _ if path == "." => "form",
+                    _ => &path,
+                };
+                AppError::InvalidBody(vec![FieldError {
+                    field: field.to_owned(),
+                    message,
+                }])
+            })
+    }
+}
 
 /// What the base layout needs on every page.
 #[derive(Debug, Clone)]

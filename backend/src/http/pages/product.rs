@@ -2,13 +2,12 @@
 //! re-sync). Forms post here; the work is the API's functions.
 
 use askama::Template;
-use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
 use serde::Deserialize;
 
 use super::product_cache::ProductPageData;
-use super::{Chrome, RenderPage, flash};
+use super::{Chrome, PageForm, PagePath, RenderPage, flash};
 use crate::app::AppState;
 use crate::domain::*;
 use crate::http::AppError;
@@ -36,7 +35,7 @@ struct ProductPage<'a> {
 pub async fn product_page(
     State(app): State<AppState>,
     user: CurrentUser,
-    Path(slug): Path<String>,
+    PagePath(slug): PagePath<String>,
 ) -> Result<Response, AppError> {
     let slug = Slug::parse(&slug).map_err(|_| AppError::NotFound)?;
     let view = app
@@ -74,8 +73,8 @@ pub struct StatusForm {
 pub async fn product_status(
     State(app): State<AppState>,
     user: CurrentUser,
-    Path(slug): Path<String>,
-    Form(form): Form<StatusForm>,
+    PagePath(slug): PagePath<String>,
+    PageForm(form): PageForm<StatusForm>,
 ) -> Result<Response, AppError> {
     let status = match form.action.as_str() {
         "publish" => ProductStatus::Published,
@@ -94,7 +93,7 @@ pub async fn product_status(
 pub async fn product_sync(
     State(app): State<AppState>,
     user: CurrentUser,
-    Path(slug): Path<String>,
+    PagePath(slug): PagePath<String>,
 ) -> Result<Response, AppError> {
     let changes = sync_now(&app, &user, &slug).await?;
     let message = match changes.len() {
@@ -155,8 +154,8 @@ fn parse_sandbox_table(table: &str, columns: &str) -> Result<TableDefinition, In
 pub async fn product_tables(
     State(app): State<AppState>,
     user: CurrentUser,
-    Path(slug): Path<String>,
-    Form(form): Form<TablesForm>,
+    PagePath(slug): PagePath<String>,
+    PageForm(form): PageForm<TablesForm>,
 ) -> Result<Response, AppError> {
     let request = if form.glue.trim().is_empty() {
         AddTablesRequest {
@@ -331,7 +330,7 @@ pub async fn new_product(
 pub async fn create_product(
     State(app): State<AppState>,
     user: CurrentUser,
-    Form(form): Form<EditorForm>,
+    PageForm(form): PageForm<EditorForm>,
 ) -> Result<Response, AppError> {
     let outcome = match form.input() {
         Ok(input) => add_product(&app, &user, &input).await,
@@ -355,7 +354,7 @@ pub async fn create_product(
 pub async fn edit_product_page(
     State(app): State<AppState>,
     user: CurrentUser,
-    Path(slug): Path<String>,
+    PagePath(slug): PagePath<String>,
 ) -> Result<Response, AppError> {
     let product = managed_product(&app, &user, &slug).await?;
     render_editor(
@@ -372,8 +371,8 @@ pub async fn edit_product_page(
 pub async fn update_product(
     State(app): State<AppState>,
     user: CurrentUser,
-    Path(slug): Path<String>,
-    Form(form): Form<EditorForm>,
+    PagePath(slug): PagePath<String>,
+    PageForm(form): PageForm<EditorForm>,
 ) -> Result<Response, AppError> {
     let outcome = match form.input() {
         Ok(input) => edit_product(&app, &user, &slug, None, &input).await,

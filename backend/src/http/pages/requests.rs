@@ -2,12 +2,11 @@
 //! (its status refreshes itself while grants are being applied), decide in the inbox.
 
 use askama::Template;
-use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::{Chrome, RenderPage, flash};
+use super::{Chrome, PageForm, PagePath, RenderPage, flash};
 use crate::app::{App, AppState};
 use crate::domain::access::AccessRequest;
 use crate::domain::extensions::{Extension, ExtensionStatus};
@@ -144,7 +143,7 @@ async fn live_part(app: &App, user: &CurrentUser, id: uuid::Uuid) -> Result<Live
 pub async fn request_page(
     State(app): State<AppState>,
     user: CurrentUser,
-    Path(id): Path<uuid::Uuid>,
+    PagePath(id): PagePath<uuid::Uuid>,
 ) -> Result<Response, AppError> {
     let live = live_part(&app, &user, id).await?;
     let title = format!("Request for {}", live.request.product_name);
@@ -159,7 +158,7 @@ pub async fn request_page(
 pub async fn request_status(
     State(app): State<AppState>,
     user: CurrentUser,
-    Path(id): Path<uuid::Uuid>,
+    PagePath(id): PagePath<uuid::Uuid>,
 ) -> Result<Response, AppError> {
     live_part(&app, &user, id).await?.into_page()
 }
@@ -174,8 +173,8 @@ pub struct DecisionForm {
 pub async fn decide(
     State(app): State<AppState>,
     user: CurrentUser,
-    Path((id, action)): Path<(uuid::Uuid, String)>,
-    Form(form): Form<DecisionForm>,
+    PagePath((id, action)): PagePath<(uuid::Uuid, String)>,
+    PageForm(form): PageForm<DecisionForm>,
 ) -> Result<Response, AppError> {
     let here = format!("/requests/{id}");
     if action == "verify" || action == "reapply" {
@@ -216,8 +215,8 @@ pub struct ExtensionForm {
 pub async fn ask_extension(
     State(app): State<AppState>,
     user: CurrentUser,
-    Path(id): Path<uuid::Uuid>,
-    Form(form): Form<ExtensionForm>,
+    PagePath(id): PagePath<uuid::Uuid>,
+    PageForm(form): PageForm<ExtensionForm>,
 ) -> Result<Response, AppError> {
     let body = NewExtensionBody {
         until: form.until,
@@ -235,8 +234,8 @@ pub async fn ask_extension(
 pub async fn decide_extension(
     State(app): State<AppState>,
     user: CurrentUser,
-    Path((id, extension, action)): Path<(uuid::Uuid, uuid::Uuid, String)>,
-    Form(form): Form<DecisionForm>,
+    PagePath((id, extension, action)): PagePath<(uuid::Uuid, uuid::Uuid, String)>,
+    PageForm(form): PageForm<DecisionForm>,
 ) -> Result<Response, AppError> {
     let approve = match action.as_str() {
         "approve" => true,
@@ -266,7 +265,7 @@ pub struct RequestForm {
 pub async fn request_access(
     State(app): State<AppState>,
     user: CurrentUser,
-    Path(slug): Path<String>,
+    PagePath(slug): PagePath<String>,
     axum_extra_form: axum::extract::RawForm,
 ) -> Result<Response, AppError> {
     let form: RequestForm = serde_urlencoded_multi(&axum_extra_form.0)?;
