@@ -201,11 +201,21 @@ pub fn router(state: AppState) -> Router {
 
     let headers = middleware::security_headers(state.config.is_https());
 
+    let allowed_hosts = Arc::new(middleware::AllowedHosts::from_config(&state.config));
+
+    // Innermost first. The size limits and the timeout sit inside `html_errors`, so what
+    // they refuse is shown as an error page too; the host check runs before them all.
     let mut router = public
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             authenticate,
+        ))
+        .layer(axum::middleware::from_fn(middleware::limit_request_head))
+        .layer(RequestBodyLimitLayer::new(state.config.max_body_bytes))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            state.config.request_timeout,
         ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -215,10 +225,9 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             pages::flash::layer,
         ))
-        .layer(RequestBodyLimitLayer::new(state.config.max_body_bytes))
-        .layer(TimeoutLayer::with_status_code(
-            axum::http::StatusCode::REQUEST_TIMEOUT,
-            state.config.request_timeout,
+        .layer(axum::middleware::from_fn_with_state(
+            allowed_hosts,
+            middleware::check_host,
         ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

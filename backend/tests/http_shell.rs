@@ -214,3 +214,236 @@ async fn oversized_bodies_are_refused() {
         .await;
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
 }
+
+/// Whether a response is the site's HTML error page (with its chrome), not plain text.
+async fn is_error_page(response: axum::http::Response<Body>, status: StatusCode) -> String {
+    assert_eq!(response.status(), status);
+    let content_type = response.headers()[header::CONTENT_TYPE].to_str().unwrap();
+    assert!(content_type.starts_with("text/html"), "{content_type}");
+    let html = body_text(response).await;
+    assert!(
+        html.contains("/static/app.css?v=") && html.contains("Back to the catalog"),
+        "the error page with the site's chrome: {html}"
+    );
+    html
+}
+
+fn dev_login_via(host: &str) -> Request<Body> {
+    Request::post("/auth/dev-login")
+        .header(header::HOST, host)
+        .header(header::ORIGIN, format!("http://{host}"))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from("user=root&next=/admin"))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn dns_rebinding_hosts_are_refused_before_the_dev_sign_in() {
+    let app = TestApp::new().await;
+    // A page on a name that rebinds to 127.0.0.1 posts the sign-in form "same-origin".
+    let rebound = app
+        .request(dev_login_via("rebind.attacker.example:8080"))
+        .await;
+    assert_eq!(rebound.status(), StatusCode::MISDIRECTED_REQUEST);
+    assert!(!rebound.headers().contains_key(header::SET_COOKIE));
+
+    let api = app
+        .request(
+            Request::get("/api/v1/me")
+                .header(header::HOST, "rebind.attacker.example:8080")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(api.status(), StatusCode::MISDIRECTED_REQUEST);
+    assert_eq!(
+        api.headers()[header::CONTENT_TYPE],
+        "application/problem+json"
+    );
+    let problem: serde_json::Value = serde_json::from_str(&body_text(api).await).unwrap();
+    assert_eq!(problem["status"], 421);
+    // An absolute-form request names its host in the URI.
+    let absolute = app
+        .get("http://rebind.attacker.example:8080/api/v1/me")
+        .await;
+    assert_eq!(absolute.status(), StatusCode::MISDIRECTED_REQUEST);
+    // A loopback name on another port is another service's.
+    let other_port = app.request(dev_login_via("localhost:9999")).await;
+    assert_eq!(other_port.status(), StatusCode::MISDIRECTED_REQUEST);
+
+    // The names a loopback listener is reached at, in any case, with a trailing dot.
+    for host in [
+        "127.0.0.1:8080",
+        "LocalHost:8080",
+        "localhost.:8080",
+        "[::1]:8080",
+    ] {
+        let response = app.request(dev_login_via(host)).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{host}");
+    }
+    // Probes reach a pod by its address; health says nothing and changes nothing.
+    for path in ["/healthz", "/readyz"] {
+        let probe = app
+            .request(
+                Request::get(path)
+                    .header(header::HOST, "10.1.2.3:8080")
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(probe.status(), StatusCode::OK, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn the_public_url_and_allowed_hosts_decide_which_hosts_are_served() {
+    let app = TestApp::builder()
+        .env("WHARF_LISTEN", "0.0.0.0:8080")
+        .env("WHARF_PUBLIC_URL", "https://wharf.example.com")
+        .env("WHARF_ALLOWED_HOSTS", "wharf.internal, wharf-proxy:8443")
+        .build()
+        .await;
+    let status = |host: &'static str| {
+        let app = &app;
+        async move {
+            app.request(
+                Request::get("/")
+                    .header(header::HOST, host)
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .status()
+        }
+    };
+    for host in [
+        "wharf.example.com",
+        "wharf.example.com:443",
+        "WHARF.Example.com.",
+        "wharf.internal",
+        "wharf.internal:1234",
+        "wharf-proxy:8443",
+    ] {
+        assert_eq!(status(host).await, StatusCode::OK, "{host}");
+    }
+    for host in [
+        "wharf.example.com:8443",
+        "wharf-proxy",
+        "evil.example",
+        "wharf.example.com.evil.example",
+        // Not a loopback listener: loopback names are not Wharf's.
+        "localhost:8080",
+        "127.0.0.1:8080",
+    ] {
+        assert_eq!(
+            status(host).await,
+            StatusCode::MISDIRECTED_REQUEST,
+            "{host}"
+        );
+    }
+}
+
+/// Serve the app on a real socket (hyper in front, as in production).
+async fn serve(app: &TestApp, listener: std::net::TcpListener) -> String {
+    listener.set_nonblocking(true).unwrap();
+    let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let router = wharf::app::router(app.state.clone());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    base
+}
+
+#[tokio::test]
+async fn oversized_query_strings_and_headers_get_problem_json_and_error_pages() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let listen = listener.local_addr().unwrap().to_string();
+    let app = TestApp::builder()
+        .env("WHARF_LISTEN", &listen)
+        .build()
+        .await;
+    let base = serve(&app, listener).await;
+    let client = reqwest::Client::new();
+    let long_query = format!("q={}", "x".repeat(20 * 1024));
+
+    let too_long = client
+        .get(format!("{base}/api/v1/products?{long_query}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(too_long.status(), StatusCode::URI_TOO_LONG);
+    assert_eq!(
+        too_long.headers()[header::CONTENT_TYPE],
+        "application/problem+json"
+    );
+    let problem: serde_json::Value = too_long.json().await.unwrap();
+    assert_eq!(problem["status"], 414);
+    assert!(problem["detail"].as_str().unwrap().contains("query"));
+
+    // Both within hyper's own limits (400 KiB of head), so Wharf answers them itself.
+    for size in [40 * 1024, 120 * 1024] {
+        let big_header = client
+            .get(format!("{base}/api/v1/products"))
+            .header("x-padding", "y".repeat(size))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            big_header.status(),
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
+        );
+        assert_eq!(
+            big_header.headers()[header::CONTENT_TYPE],
+            "application/problem+json"
+        );
+        let problem: serde_json::Value = big_header.json().await.unwrap();
+        assert_eq!(problem["status"], 431);
+    }
+
+    // Pages answer the same limits with the error page.
+    let page = client
+        .get(format!("{base}/?{long_query}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::URI_TOO_LONG);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Back to the catalog"), "{html}");
+}
+
+#[tokio::test]
+async fn malformed_page_ids_and_forms_get_the_error_page() {
+    let app = TestApp::builder()
+        .env("WHARF_MAX_BODY_BYTES", "1024")
+        .build()
+        .await;
+    let ana = app.sign_in("ana").await;
+
+    let html = is_error_page(
+        app.get_as(&ana, "/requests/not-a-uuid").await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert!(html.contains("<h1>Bad Request</h1>"), "{html}");
+
+    let form = format!("csrf_token={}&name=ci&expires_in_days=soon", ana.csrf);
+    let html = is_error_page(
+        app.post_form(Some(&ana), "/account/tokens", &form).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert!(html.contains("expires_in_days"), "names the field: {html}");
+
+    // An oversized form, announced by its length or not.
+    let big = format!("user=ana&next={}", "x".repeat(4096));
+    for announced in [true, false] {
+        let mut request = Request::post("/auth/dev-login")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        if announced {
+            request = request.header(header::CONTENT_LENGTH, big.len());
+        }
+        let response = app
+            .request(request.body(Body::from(big.clone())).unwrap())
+            .await;
+        is_error_page(response, StatusCode::PAYLOAD_TOO_LARGE).await;
+    }
+}

@@ -1,5 +1,5 @@
-//! Cross-cutting layers: security headers, request metrics, and HTML rendering of errors
-//! for browser routes.
+//! Cross-cutting layers: the host check, request size limits, security headers, request
+//! metrics, and HTML rendering of errors for browser routes.
 
 use std::time::Instant;
 
@@ -15,6 +15,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use super::error::Problem;
 use super::pages::{Chrome, ErrorFragment, ErrorPage};
 use crate::app::AppState;
+use crate::config::{Config, HostName};
 use crate::http::auth::CurrentUser;
 use crate::telemetry::{LatencyLabels, RouteLabels};
 
@@ -51,6 +52,176 @@ pub fn security_headers(https: bool) -> Vec<(HeaderName, HeaderValue)> {
         ));
     }
     headers
+}
+
+/// The host names Wharf answers to, computed once from the configuration: the public
+/// URL's host, loopback names when the listener is loopback, and `allowed_hosts`.
+///
+/// A page on a name the attacker controls can make it resolve to Wharf's address (DNS
+/// rebinding); the browser then treats Wharf as that page's origin. The `Host` it sends
+/// still carries the attacker's name, so refusing unknown names refuses the page.
+#[derive(Debug, Clone)]
+pub struct AllowedHosts {
+    hosts: Vec<HostName>,
+    /// The port a request means when it names none (the public URL scheme's).
+    default_port: u16,
+}
+
+impl AllowedHosts {
+    pub fn from_config(config: &Config) -> Self {
+        let public = url::Url::parse(&config.public_url).ok();
+        let default_port = if config.is_https() { 443 } else { 80 };
+        let mut hosts = Vec::new();
+        if let Some(url) = &public
+            && let Some(host) = url.host_str()
+            && let Some(mut name) = HostName::parse(host)
+        {
+            name.port = url.port_or_known_default();
+            hosts.push(name);
+        }
+        if config.listen.ip().is_loopback() {
+            // Port 0 lets the system pick: any port is the listener's.
+            let port = Some(config.listen.port()).filter(|p| *p != 0);
+            let listen_ip = match config.listen {
+                std::net::SocketAddr::V4(v4) => v4.ip().to_string(),
+                std::net::SocketAddr::V6(v6) => format!("[{}]", v6.ip()),
+            };
+            for name in ["localhost", "127.0.0.1", "[::1]", &listen_ip] {
+                hosts.push(HostName {
+                    name: name.to_owned(),
+                    port,
+                });
+            }
+        }
+        hosts.extend(config.allowed_hosts.iter().cloned());
+        Self {
+            hosts,
+            default_port,
+        }
+    }
+
+    /// Whether a `Host` header or URI authority names this Wharf.
+    pub fn allows(&self, authority: &str) -> bool {
+        // An authority may carry user info (`user@host`); the host is after it.
+        let host = authority.rsplit('@').next().unwrap_or(authority);
+        let Some(asked) = HostName::parse(host) else {
+            return false;
+        };
+        let port = asked.port.unwrap_or(self.default_port);
+        self.hosts
+            .iter()
+            .any(|h| h.name == asked.name && h.port.is_none_or(|p| p == port))
+    }
+}
+
+/// Probes and scrapers reach a pod by its address (`Host: 10.1.2.3:8080`); these answer
+/// the same to everyone and change nothing, so they skip the host check.
+const ANY_HOST_PATHS: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
+
+/// Refuse requests naming a host Wharf is not meant to be reached at (421), before any
+/// handler or the sign-in sees them. A request naming no host at all (HTTP/1.0, in-process
+/// tests) passes: browsers always send one, so it cannot come from a rebinding page.
+pub async fn check_host(
+    State(allowed): State<Arc<AllowedHosts>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let path = request.uri().path();
+    if ANY_HOST_PATHS.contains(&path) {
+        return next.run(request).await;
+    }
+    let authority = request.uri().authority().map(|a| a.as_str());
+    let mut named = authority.into_iter().map(Ok::<_, ()>).chain(
+        request
+            .headers()
+            .get_all(header::HOST)
+            .iter()
+            .map(|value| value.to_str().map_err(drop)),
+    );
+    let refused = named.find(|host| !host.is_ok_and(|host| allowed.allows(host)));
+    let Some(host) = refused else {
+        return next.run(request).await;
+    };
+    tracing::info!(
+        host = host.unwrap_or("(not text)"),
+        "request for a host Wharf does not answer to refused (see allowed_hosts)"
+    );
+    let detail = "Wharf is not served at this host name.";
+    if path.starts_with("/api/") {
+        problem_response(
+            StatusCode::MISDIRECTED_REQUEST,
+            "/problems/misdirected-request",
+            detail.into(),
+        )
+    } else {
+        (StatusCode::MISDIRECTED_REQUEST, format!("{detail}\n")).into_response()
+    }
+}
+
+/// The longest request target (path and query) Wharf reads.
+pub const MAX_URI_BYTES: usize = 8 * 1024;
+/// The most header bytes (names and values) Wharf reads.
+pub const MAX_HEADER_BYTES: usize = 32 * 1024;
+
+/// Refuse an oversized request target (414) or header block (431) with the same error
+/// documents and pages as every other error, before sign-in reads cookies or tokens.
+/// (hyper answers beyond its own, larger limits — 64 KiB of target, 400 KiB of head, 100
+/// headers — with a bare status; these limits keep ordinary mistakes well below that.)
+pub async fn limit_request_head(request: Request, next: Next) -> Response {
+    let uri_bytes = request
+        .uri()
+        .path_and_query()
+        .map_or(0, |p| p.as_str().len());
+    if uri_bytes > MAX_URI_BYTES {
+        return problem_response(
+            StatusCode::URI_TOO_LONG,
+            "/problems/uri-too-long",
+            format!(
+                "The address is {uri_bytes} bytes long; Wharf reads at most {MAX_URI_BYTES}. \
+                 Send fewer or shorter query parameters."
+            ),
+        );
+    }
+    let header_bytes: usize = request
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 4)
+        .sum();
+    if header_bytes > MAX_HEADER_BYTES {
+        return problem_response(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "/problems/headers-too-large",
+            format!(
+                "The request headers are {header_bytes} bytes; Wharf reads at most \
+                 {MAX_HEADER_BYTES}. Clear this site's cookies or send fewer headers."
+            ),
+        );
+    }
+    next.run(request).await
+}
+
+/// An error answered by a layer rather than a handler, in the shape `AppError` answers:
+/// problem+json, with the problem kept for `html_errors` to show as a page.
+fn problem_response(status: StatusCode, problem_type: &'static str, detail: String) -> Response {
+    let problem = Problem {
+        problem_type,
+        title: status.canonical_reason().unwrap_or("Error"),
+        status: status.as_u16(),
+        detail,
+        errors: Vec::new(),
+    };
+    let body = serde_json::to_vec(&problem).unwrap_or_default();
+    let mut response = (
+        status,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        )],
+        body,
+    )
+        .into_response();
+    response.extensions_mut().insert(problem);
+    response
 }
 
 /// Count requests and record latency by matched route (never the raw path: ids would
@@ -102,10 +273,13 @@ pub async fn html_errors(State(app): State<AppState>, request: Request, next: Ne
     if is_api {
         return response;
     }
-    let Some(problem) = response.extensions_mut().remove::<Problem>() else {
-        return response;
-    };
     let status = response.status();
+    let problem = match response.extensions_mut().remove::<Problem>() {
+        Some(problem) => problem,
+        // Routing (405), the timeout (408) and the body limit (413) answer without one.
+        None if matches!(status.as_u16(), 405 | 408 | 413) => Problem::for_status(status),
+        None => return response,
+    };
     // A visitor opening a page that needs sign-in is sent to sign in, and brought back.
     if status == StatusCode::UNAUTHORIZED && is_get && !is_htmx {
         let target = format!("/auth/login?next={}", urlencode(&here));
