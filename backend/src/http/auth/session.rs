@@ -126,7 +126,8 @@ fn header_value(cookie: &Cookie) -> HeaderValue {
 }
 
 /// The request must carry the session's CSRF token in `X-CSRF-Token` or, for a plain HTML
-/// form, in the `csrf_token` field (the body is read and handed on unchanged).
+/// form, in the `csrf_token` field. That field is taken out of the body handed on, so a
+/// page can share the API's strict input types (`deny_unknown_fields`) without knowing it.
 pub async fn require_csrf(
     app: &App,
     request: Request,
@@ -151,16 +152,23 @@ pub async fn require_csrf(
     if !is_form {
         return Err(AppError::Csrf);
     }
-    let (parts, body) = request.into_parts();
+    let (mut parts, body) = request.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
     let bytes = axum::body::to_bytes(body, app.config.max_body_bytes)
         .await
         .map_err(|_| AppError::PayloadTooLarge)?;
-    let sent = url::form_urlencoded::parse(&bytes)
-        .find(|(key, _)| key == CSRF_FIELD)
-        .map(|(_, value)| value.into_owned());
+    let mut sent = None;
+    let mut fields = url::form_urlencoded::Serializer::new(String::new());
+    for (key, value) in url::form_urlencoded::parse(&bytes) {
+        if key == CSRF_FIELD {
+            sent = Some(value);
+        } else {
+            fields.append_pair(&key, &value);
+        }
+    }
     match sent {
         Some(sent) if same_secret(&sent, expected) => {
-            Ok(Request::from_parts(parts, Body::from(bytes)))
+            Ok(Request::from_parts(parts, Body::from(fields.finish())))
         }
         _ => Err(AppError::Csrf),
     }

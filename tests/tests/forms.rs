@@ -1,0 +1,563 @@
+//! Every `<form>` in the templates is submitted here as a person would: from the page that
+//! shows it, with the fields and the CSRF token that page rendered, by a user who may use
+//! it, against a real `wharf serve` (with moto for Glue and Lake Formation), and each answer
+//! is a success. A form added to a template that this journey does not submit fails the
+//! test, and so does a POST form without a CSRF token (only the signed-out sign-in has none).
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use aws_sdk_glue::types::{Column, DatabaseInput, StorageDescriptor, TableInput};
+use serde_json::json;
+use wharf_e2e::moto::Moto;
+use wharf_e2e::{Wharf, browser, free_port};
+
+/// The page each template is drawn on (`*` is one path segment); the layout is on all.
+const TEMPLATE_PAGES: &[(&str, &[&str])] = &[
+    ("layouts/base.html", &["**"]),
+    ("pages/account.html", &["/account"]),
+    ("pages/admin.html", &["/admin"]),
+    ("pages/catalog.html", &["/"]),
+    ("pages/environment.html", &["/environments/*"]),
+    ("pages/grants.html", &["/grants"]),
+    ("pages/notifications.html", &["/notifications"]),
+    ("pages/product.html", &["/products/*"]),
+    (
+        "pages/product_editor.html",
+        &["/products/new", "/products/*/edit"],
+    ),
+    ("pages/sign_in.html", &["/auth/login"]),
+    ("pages/webhook.html", &["/webhooks/*"]),
+    ("pages/webhooks.html", &["/webhooks"]),
+    ("partials/request_live.html", &["/requests/*"]),
+];
+
+/// Signed-out forms: nobody has a session (and so a CSRF token) yet.
+const WITHOUT_CSRF: &[&str] = &["pages/sign_in.html"];
+
+/// A `<form>` as a template writes it.
+#[derive(Debug)]
+struct TemplateForm {
+    template: String,
+    method: String,
+    /// With `{{ … }}` segments; `None` posts to the page itself.
+    action: Option<String>,
+    has_csrf: bool,
+}
+
+fn attribute(tag: &str, name: &str) -> Option<String> {
+    let marker = format!(" {name}=\"");
+    let start = tag.find(&marker)? + marker.len();
+    let end = tag[start..].find('"')? + start;
+    Some(unescape(&tag[start..end]))
+}
+
+fn unescape(text: &str) -> String {
+    text.replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&#x2f;", "/")
+        .replace("&#x2F;", "/")
+        .replace("&amp;", "&")
+}
+
+/// Each `<form …>` opening tag and its body up to `</form>`.
+fn form_blocks(html: &str) -> Vec<(&str, &str)> {
+    let mut blocks = Vec::new();
+    let mut rest = html;
+    while let Some(start) = rest.find("<form") {
+        let open_end = start + rest[start..].find('>').expect("a closed <form> tag");
+        let close = open_end + rest[open_end..].find("</form>").expect("</form>");
+        blocks.push((&rest[start..=open_end], &rest[open_end + 1..close]));
+        rest = &rest[close..];
+    }
+    blocks
+}
+
+fn template_forms() -> Vec<TemplateForm> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../frontend");
+    let mut forms = Vec::new();
+    let mut dirs = vec![root.clone()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let template = path.strip_prefix(&root).unwrap().display().to_string();
+            for (tag, body) in form_blocks(&text) {
+                forms.push(TemplateForm {
+                    template: template.clone(),
+                    method: attribute(tag, "method").unwrap_or_else(|| "get".into()),
+                    action: attribute(tag, "action"),
+                    has_csrf: body.contains("name=\"csrf_token\""),
+                });
+            }
+        }
+    }
+    forms.sort_by(|a, b| (&a.template, &a.action).cmp(&(&b.template, &b.action)));
+    forms
+}
+
+/// Whether a path matches a pattern whose `*` or `{{ … }}` segments match any one segment
+/// (`**` matches any path).
+fn matches(pattern: &str, path: &str) -> bool {
+    if pattern == "**" {
+        return true;
+    }
+    let pattern: Vec<_> = pattern.split('/').collect();
+    let path: Vec<_> = path.split('/').collect();
+    pattern.len() == path.len()
+        && pattern.iter().zip(&path).all(|(p, s)| {
+            *p == "*" || (p.starts_with("{{") && p.ends_with("}}") && !s.is_empty()) || p == s
+        })
+}
+
+/// A form as a page rendered it, with the values a browser would send untouched.
+#[derive(Debug)]
+struct RenderedForm {
+    method: String,
+    action: Option<String>,
+    fields: Vec<(String, String)>,
+}
+
+fn rendered_forms(html: &str) -> Vec<RenderedForm> {
+    form_blocks(html)
+        .into_iter()
+        .map(|(tag, body)| {
+            let mut fields = Vec::new();
+            let mut rest = body;
+            while let Some(start) = rest.find('<') {
+                let end = start + rest[start..].find('>').unwrap_or(rest.len() - start - 1);
+                let element = &rest[start..=end];
+                let name = attribute(element, "name");
+                if let (true, Some(name)) = (element.starts_with("<input"), name.clone()) {
+                    let kind = attribute(element, "type").unwrap_or_default();
+                    if kind != "checkbox" || element.contains(" checked") {
+                        let value = attribute(element, "value").unwrap_or_else(|| {
+                            if kind == "checkbox" {
+                                "on".into()
+                            } else {
+                                String::new()
+                            }
+                        });
+                        fields.push((name, value));
+                    }
+                } else if let (true, Some(name)) = (element.starts_with("<select"), name.clone()) {
+                    let options = &rest[end..rest[end..].find("</select>").unwrap() + end];
+                    let value = options
+                        .split("<option")
+                        .skip(1)
+                        .find(|o| o.contains(" selected"))
+                        .or_else(|| options.split("<option").nth(1))
+                        .map(|o| {
+                            // An option without a value sends its text.
+                            attribute(o, "value").unwrap_or_else(|| {
+                                let text = &o[o.find('>').map_or(0, |i| i + 1)..];
+                                unescape(text[..text.find('<').unwrap_or(text.len())].trim())
+                            })
+                        })
+                        .unwrap_or_default();
+                    fields.push((name, value));
+                } else if let (true, Some(name)) = (element.starts_with("<textarea"), name.clone())
+                {
+                    let text =
+                        &rest[end + 1..end + 1 + rest[end + 1..].find("</textarea>").unwrap()];
+                    fields.push((name, unescape(text)));
+                } else if let (true, Some(name)) = (element.starts_with("<button"), name) {
+                    fields.push((name, attribute(element, "value").unwrap_or_default()));
+                }
+                rest = &rest[end + 1..];
+            }
+            RenderedForm {
+                method: attribute(tag, "method").unwrap_or_else(|| "get".into()),
+                action: attribute(tag, "action"),
+                fields,
+            }
+        })
+        .collect()
+}
+
+/// What the journey submitted: the page it came from, the method and the action.
+struct Journey {
+    wharf: Wharf,
+    submitted: Vec<(String, String, String)>,
+}
+
+impl Journey {
+    /// Open `page` as `client`, fill the form posting to `action` (a pattern; `*` is any
+    /// segment) with `values` over what the page rendered, send it, and insist it worked.
+    async fn submit(
+        &mut self,
+        client: &reqwest::Client,
+        page: &str,
+        action: &str,
+        values: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let url = format!("{}{page}", self.wharf.base_url);
+        let html = client.get(&url).send().await.unwrap().text().await.unwrap();
+        let forms = rendered_forms(&html);
+        let form = forms
+            .iter()
+            .find(|f| matches(action, f.action.as_deref().unwrap_or(page)))
+            .unwrap_or_else(|| panic!("{page} shows no form posting to {action}: {forms:#?}"));
+        let mut fields: Vec<(String, String)> = form
+            .fields
+            .iter()
+            .filter(|(name, _)| !values.iter().any(|(n, _)| n == name))
+            .cloned()
+            .collect();
+        fields.extend(values.iter().map(|(n, v)| (n.to_string(), v.to_string())));
+        let target = form.action.clone().unwrap_or_else(|| page.to_owned());
+        let target_url = format!("{}{target}", self.wharf.base_url);
+        let response = if form.method == "post" {
+            client.post(&target_url).form(&fields).send().await.unwrap()
+        } else {
+            client.get(&target_url).query(&fields).send().await.unwrap()
+        };
+        let status = response.status();
+        let location = response
+            .headers()
+            .get("location")
+            .map(|l| l.to_str().unwrap().to_owned());
+        let body = response.text().await.unwrap_or_default();
+        assert!(
+            status.is_redirection() || status.is_success(),
+            "{page} → {} {target} answered {status}: {body}",
+            form.method
+        );
+        assert!(
+            !body.contains("role=\"alert\""),
+            "{page} → {target} shows an error: {body}"
+        );
+        self.submitted
+            .push((page.to_owned(), form.method.clone(), target.clone()));
+        // Hand back what the answer pointed at, for the next step.
+        let next = location.unwrap_or(target);
+        client
+            .get(format!("{}{next}", self.wharf.base_url))
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+fn column(name: &str, data_type: &str) -> Column {
+    Column::builder()
+        .name(name)
+        .r#type(data_type)
+        .build()
+        .unwrap()
+}
+
+async fn glue_with_orders(moto: &Moto) {
+    let glue = moto.glue().await;
+    glue.create_database()
+        .database_input(DatabaseInput::builder().name("sales_raw").build().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let orders = TableInput::builder()
+        .name("orders")
+        .storage_descriptor(
+            StorageDescriptor::builder()
+                .set_columns(Some(vec![
+                    column("order_id", "bigint"),
+                    column("amount", "int"),
+                ]))
+                .location("s3://lake/sales/orders/")
+                .build(),
+        )
+        .build()
+        .unwrap();
+    glue.create_table()
+        .database_name("sales_raw")
+        .table_input(orders)
+        .send()
+        .await
+        .unwrap();
+}
+
+async fn wait_for_status(client: &reqwest::Client, wharf: &Wharf, id: &str, status: &str) {
+    let started = Instant::now();
+    loop {
+        let request: serde_json::Value = client
+            .get(format!("{}/api/v1/access-requests/{id}", wharf.base_url))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if request["status"] == status {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "request still {}: {request}",
+            request["status"]
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The last path segment of where a response landed (`/requests/<id>` → `<id>`).
+fn landed_id(response: &reqwest::Response) -> String {
+    response.url().path().rsplit('/').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn every_form_in_the_templates_is_submitted_by_someone_who_may() {
+    let forms = template_forms();
+    assert!(forms.len() > 20, "found only {} forms", forms.len());
+    for form in &forms {
+        assert!(
+            form.method == "get" || form.has_csrf || WITHOUT_CSRF.contains(&&*form.template),
+            "{} posts to {:?} without a CSRF token",
+            form.template,
+            form.action
+        );
+        assert!(
+            TEMPLATE_PAGES.iter().any(|(t, _)| *t == form.template),
+            "say on which page {} is drawn (TEMPLATE_PAGES)",
+            form.template
+        );
+    }
+
+    let moto = Moto::start().await;
+    glue_with_orders(&moto).await;
+    let dir = tempfile::tempdir().unwrap();
+    let nobody_listens = format!("http://127.0.0.1:{}/hook", free_port());
+    let wharf = Wharf::start(
+        dir.path(),
+        &[],
+        &[
+            ("WHARF_AWS_ENDPOINT_URL", moto.url.as_str()),
+            ("WHARF_WEBHOOK_PAUSE_AFTER", "1"),
+        ],
+    )
+    .await;
+    let root_token = wharf.api_token("root").await;
+    wharf
+        .api(
+            "POST",
+            "/api/v1/domains",
+            &root_token,
+            Some(json!({"name": "Sales"})),
+        )
+        .await;
+    let (root, omar, ana) = (
+        wharf.dev_client("root").await,
+        wharf.dev_client("omar").await,
+        wharf.dev_client("ana").await,
+    );
+    let mut j = Journey {
+        wharf,
+        submitted: Vec::new(),
+    };
+
+    // An admin registers the data account, owned by the sales team, and a webhook whose
+    // receiver is down (so it pauses and can be resumed).
+    j.submit(
+        &root,
+        "/admin",
+        "/admin/environments",
+        &[
+            ("name", "Lake"),
+            ("aws_account_id", "123456789012"),
+            ("aws_region", "us-east-1"),
+            ("owner_team", "sales-data"),
+        ],
+    )
+    .await;
+    j.submit(
+        &root,
+        "/admin",
+        "/environments/sandbox/principals",
+        &[
+            ("arn", "arn:aws:iam::111122223333:role/bi"),
+            ("team", "analytics"),
+        ],
+    )
+    .await;
+    j.submit(&root, "/webhooks", "/webhooks", &[("url", &nobody_listens)])
+        .await;
+
+    // The owners decide who publishes; an analyst registers her team's role.
+    j.submit(
+        &omar,
+        "/environments/lake",
+        "/environments/lake/publishers",
+        &[("team", "analytics"), ("databases", "analytics_db, web_db")],
+    )
+    .await;
+    j.submit(
+        &omar,
+        "/environments/lake",
+        "/environments/lake/publishers/analytics/remove",
+        &[],
+    )
+    .await;
+    j.submit(
+        &ana,
+        "/account",
+        "/environments/lake/principals",
+        &[("arn", "arn:aws:iam::123456789012:role/analytics")],
+    )
+    .await;
+
+    // The owner makes a product from Glue and publishes it.
+    let product = j
+        .submit(
+            &omar,
+            "/products/new",
+            "/products/new",
+            &[("name", "Shop orders"), ("environment", "lake")],
+        )
+        .await;
+    assert_eq!(product.url().path(), "/products/shop-orders");
+    j.submit(
+        &omar,
+        "/products/shop-orders/edit",
+        "/products/shop-orders/edit",
+        &[("description", "Every order from the shop.")],
+    )
+    .await;
+    j.submit(
+        &omar,
+        "/products/shop-orders",
+        "/products/shop-orders/tables",
+        &[("glue", "sales_raw.orders")],
+    )
+    .await;
+    j.submit(
+        &omar,
+        "/products/shop-orders",
+        "/products/shop-orders/sync",
+        &[],
+    )
+    .await;
+    j.submit(
+        &omar,
+        "/products/shop-orders",
+        "/products/shop-orders/status",
+        &[],
+    )
+    .await;
+
+    // The analyst asks; the owner approves; Lake Formation grants; she asks for longer.
+    let request = j
+        .submit(
+            &ana,
+            "/products/shop-orders",
+            "/products/shop-orders/request",
+            &[("justification", "Basket analysis for the Q3 plan.")],
+        )
+        .await;
+    let id = landed_id(&request);
+    let page = format!("/requests/{id}");
+    j.submit(
+        &omar,
+        &page,
+        &format!("{page}/approve"),
+        &[("comment", "Fine.")],
+    )
+    .await;
+    wait_for_status(&ana, &j.wharf, &id, "granted").await;
+    let later = (time::OffsetDateTime::now_utc() + time::Duration::days(60))
+        .date()
+        .to_string();
+    j.submit(
+        &ana,
+        &page,
+        &format!("{page}/extensions"),
+        &[
+            ("until", &later),
+            ("reason", "The plan review moved to next quarter."),
+        ],
+    )
+    .await;
+    j.submit(&omar, &page, &format!("{page}/extensions/*/approve"), &[])
+        .await;
+    j.submit(&omar, "/grants", "/grants", &[("team", "analytics")])
+        .await;
+    j.submit(&omar, "/grants", "/grants/*/verify", &[]).await;
+    j.submit(&ana, &page, &format!("{page}/revoke"), &[]).await;
+    wait_for_status(&ana, &j.wharf, &id, "revoked").await;
+
+    // Notifications, the catalog search, tokens.
+    j.submit(&ana, "/notifications", "/notifications/read", &[])
+        .await;
+    j.submit(&ana, "/", "/", &[("q", "orders")]).await;
+    j.submit(&ana, "/account", "/account/tokens", &[("name", "laptop")])
+        .await;
+    j.submit(&ana, "/account", "/account/tokens/*/revoke", &[])
+        .await;
+
+    // The webhook paused on its first failed delivery: resume it, then delete it.
+    let webhooks: serde_json::Value = root
+        .get(format!("{}/api/v1/webhooks", j.wharf.base_url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let webhook = format!("/webhooks/{}", webhooks[0]["id"].as_str().unwrap());
+    let started = Instant::now();
+    while !root
+        .get(format!("{}{webhook}", j.wharf.base_url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+        .contains("/resume\"")
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the webhook never paused"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    j.submit(&root, &webhook, &format!("{webhook}/resume"), &[])
+        .await;
+    j.submit(&root, &webhook, &format!("{webhook}/delete"), &[])
+        .await;
+
+    // Signing in and out.
+    j.submit(&browser(), "/auth/login", "/auth/dev-login", &[])
+        .await;
+    j.submit(&ana, "/account", "/auth/logout", &[]).await;
+
+    let missing: BTreeSet<String> = forms
+        .iter()
+        .filter(|form| {
+            let pages = TEMPLATE_PAGES
+                .iter()
+                .find(|(t, _)| *t == form.template)
+                .unwrap()
+                .1;
+            !j.submitted.iter().any(|(page, method, target)| {
+                *method == form.method
+                    && pages.iter().any(|p| matches(p, page))
+                    && match &form.action {
+                        Some(action) => matches(action, target),
+                        None => target == page,
+                    }
+            })
+        })
+        .map(|form| format!("{} {:?} ({})", form.method, form.action, form.template))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "forms no test submits: {missing:#?}\nsubmitted: {:#?}",
+        j.submitted
+    );
+}
