@@ -47,6 +47,24 @@ async fn sqlite_by_default_and_data_survives_a_restart() {
     assert!(wharf.stop());
 }
 
+/// Kubernetes injects `WHARF_PORT`, `WHARF_SERVICE_HOST`, … for a Service named `wharf`.
+#[tokio::test]
+async fn unknown_wharf_variables_are_warned_about_by_name_and_serve_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = [
+        ("WHARF_PORT", "tcp://10.96.0.12:8080"),
+        ("WHARF_SERVICE_HOST", "10.96.0.12"),
+    ];
+    let wharf = Wharf::start(dir.path(), &[], &env).await;
+    assert_eq!(wharf.get("/readyz").await.status(), 200);
+    let log = wharf.log_text();
+    assert!(
+        log.contains("WHARF_PORT") && log.contains("WHARF_SERVICE_HOST"),
+        "{log}"
+    );
+    assert!(wharf.stop());
+}
+
 #[tokio::test]
 async fn postgres_url_switches_backend_and_data_survives_a_restart() {
     let db = PgDatabase::create().await;
@@ -104,7 +122,6 @@ async fn configuration_mistakes_are_one_line_errors() {
         (&["--config", "typo.toml", "serve"], &[], "databse_url"),
         (&["--config", "missing.toml", "serve"], &[], "missing.toml"),
         (&["serve"], &[("WHARF_LISTEN", "everywhere")], "listen"),
-        (&["serve"], &[("WHARF_LISTNE", "127.0.0.1:1")], "listne"),
         (
             &["serve"],
             &[("WHARF_DATABASE_URL", "mysql://db/wharf")],

@@ -37,6 +37,8 @@ pub async fn serve(index: Arc<CatalogIndex>) -> anyhow::Result<Served> {
     let dir = tempfile::tempdir()?;
     let url = format!("sqlite://{}", dir.path().join("bench.db").display());
     let env = vec![
+        // Served on a free loopback port: port 0 lets the host check accept any.
+        ("WHARF_LISTEN".to_owned(), "127.0.0.1:0".to_owned()),
         ("WHARF_DATABASE_URL".to_owned(), url),
         (
             "WHARF_DATA_DIR".to_owned(),
