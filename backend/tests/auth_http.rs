@@ -270,8 +270,9 @@ async fn api_tokens_act_as_their_owner_until_revoked() {
     assert_eq!(me["teams"], json!(["sales-data"]));
     assert_eq!(me["authenticated_by"], "api_token");
 
-    // Bearer requests need no CSRF token: no cookie can carry them.
-    let created = app
+    // Bearer requests need no CSRF token: no cookie can carry them. But a token does not
+    // make tokens (one that could would outlive its own revocation): the person does.
+    let minted = app
         .api(
             "POST",
             "/api/v1/tokens",
@@ -279,7 +280,8 @@ async fn api_tokens_act_as_their_owner_until_revoked() {
             Some(json!({"name": "second"})),
         )
         .await;
-    assert_eq!(created.status(), StatusCode::CREATED);
+    assert_eq!(minted.status(), StatusCode::FORBIDDEN);
+    token_for(&app, &omar).await;
     let listed = body_json(app.api("GET", "/api/v1/tokens", Some(&token), None).await).await;
     assert_eq!(listed.as_array().unwrap().len(), 2);
     assert!(
@@ -323,7 +325,14 @@ async fn api_tokens_act_as_their_owner_until_revoked() {
         ),
     ] {
         let response = app
-            .api("POST", "/api/v1/tokens", Some(&anas), Some(body))
+            .request(
+                Request::post("/api/v1/tokens")
+                    .header("cookie", &ana.cookie)
+                    .header("x-csrf-token", &ana.csrf)
+                    .header("content-type", "application/json")
+                    .body(Body::from(body.to_string()))
+                    .unwrap(),
+            )
             .await;
         assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(body_json(response).await["errors"][0]["field"], field);
@@ -460,7 +469,8 @@ async fn every_endpoint_checks_who_is_calling() {
     let api: &[Case] = &[
         ("GET", "/api/v1/me", None, 401, 200, 200),
         ("GET", "/api/v1/tokens", None, 401, 200, 200),
-        ("POST", "/api/v1/tokens", Some(token.clone()), 401, 201, 201),
+        // Tokens are made by a signed-in person, not by a token.
+        ("POST", "/api/v1/tokens", Some(token.clone()), 401, 403, 403),
         (
             "DELETE",
             "/api/v1/tokens/0190b3a4-0000-7000-8000-000000000000",
@@ -516,4 +526,48 @@ async fn every_endpoint_checks_who_is_calling() {
         forbidden.contains("<h1>Forbidden</h1>") && forbidden.contains("Ana Analyst"),
         "{forbidden}"
     );
+}
+
+/// Tokens are made by people who signed in: a token cannot mint a token that would
+/// outlive its own revocation.
+#[tokio::test]
+async fn an_api_token_cannot_create_api_tokens() {
+    let app = TestApp::new().await;
+    let token = app.token("ana").await;
+    let response = app
+        .api(
+            "POST",
+            "/api/v1/tokens",
+            Some(&token),
+            Some(json!({"name": "child"})),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        response.headers()[header::CONTENT_TYPE],
+        "application/problem+json"
+    );
+    let p = body_json(response).await;
+    assert!(
+        p["detail"]
+            .as_str()
+            .unwrap()
+            .contains("cannot create API tokens"),
+        "{p}"
+    );
+    let listed = body_json(app.api("GET", "/api/v1/tokens", Some(&token), None).await).await;
+    assert_eq!(listed.as_array().unwrap().len(), 1, "only the one ana made");
+    // The signed-in person still can (`token` above was made so).
+    let browser = app.sign_in("ana").await;
+    let made = app
+        .request(
+            Request::post("/api/v1/tokens")
+                .header("cookie", &browser.cookie)
+                .header("x-csrf-token", &browser.csrf)
+                .header("content-type", "application/json")
+                .body(Body::from(json!({"name": "second"}).to_string()))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(made.status(), StatusCode::CREATED);
 }

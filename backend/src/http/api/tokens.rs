@@ -1,5 +1,11 @@
 //! Personal API tokens: create (the secret is shown once), list, revoke. A token acts as
 //! its owner, with the owner's teams as of their last sign-in.
+//!
+//! Tokens are made by a person, never by another token: the caller must have signed in
+//! (a browser session, or an access token from the IdP). A token that could mint tokens
+//! would let whoever holds a leaked one keep access after it is revoked or expires, and
+//! revoking "what it created" would need a lineage of tokens; refusing is simpler and
+//! leaves nothing to cascade.
 
 use axum::Json;
 use axum::extract::State;
@@ -7,15 +13,15 @@ use axum::http::{StatusCode, Uri};
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
-use super::docs::NotFound;
+use super::docs::{Forbidden, NotFound};
 use super::pagination::{Order, PageParams, paginate};
 use super::{ApiJson, ApiPath, ApiQuery};
 use crate::app::{App, AppState};
 use crate::domain::policy::may_manage_token;
 use crate::domain::{ApiToken, Invalid, NewApiToken, parse_display_name};
 use crate::http::AppError;
-use crate::http::auth::CurrentUser;
 use crate::http::auth::secrets::{new_api_token, sha256_hex};
+use crate::http::auth::{AuthMethod, CurrentUser};
 use crate::store::now;
 
 /// Longest lifetime a token may have, and the default.
@@ -48,6 +54,13 @@ pub async fn issue_token(
     user: &CurrentUser,
     request: NewTokenRequest,
 ) -> Result<CreatedToken, AppError> {
+    if matches!(user.method, AuthMethod::ApiToken) {
+        return Err(AppError::Refused(
+            "an API token cannot create API tokens: sign in (on the account page, or with an \
+             access token from your identity provider) to create one"
+                .into(),
+        ));
+    }
     let name = parse_display_name("name", &request.name)?;
     let days = request.expires_in_days.unwrap_or(DEFAULT_DAYS);
     if !(1..=MAX_DAYS).contains(&days) {
@@ -86,13 +99,17 @@ pub async fn revoke_own_token(
 /// Create a personal API token
 ///
 /// The secret is in the answer and never shown again. It acts as you, with your teams as
-/// of your last sign-in.
+/// of your last sign-in. Only a signed-in caller (a browser session or an OIDC access
+/// token) may create one: an API token may not create tokens (403).
 #[utoipa::path(
     post,
     path = "/api/v1/tokens",
     tag = "me",
     request_body = NewTokenRequest,
-    responses((status = 201, description = "Created; `token` is the secret", body = CreatedToken)),
+    responses(
+        (status = 201, description = "Created; `token` is the secret", body = CreatedToken),
+        (status = 403, response = Forbidden),
+    ),
 )]
 pub async fn create_token(
     State(app): State<AppState>,
