@@ -324,6 +324,8 @@ async fn a_nul_in_a_list_filter_or_path_is_422_naming_the_parameter(postgres: bo
         ("/api/v1/grants?team=analytics&product=or%00ders", "product"),
         ("/api/v1/audit?target_id=%00", "target_id"),
         ("/api/v1/audit?target_type=x%00", "target_type"),
+        ("/api/v1/products?q=orders%00", "q"),
+        ("/api/v1/products?tag=a%00", "tag"),
         ("/api/v1/events?subject=products%2Forders%00", "subject"),
         ("/api/v1/access-requests?scope=%00", "scope"),
         ("/api/v1/domains?cursor=%00", "cursor"),

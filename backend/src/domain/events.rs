@@ -1,8 +1,6 @@
 //! Events as the rest of the data mesh sees them: CloudEvents 1.0 built from outbox rows,
-//! who is told about which event, webhook signatures and which webhook addresses are
-//! allowed. Pure: the relay and sinks in `crate::events` do the I/O.
-
-use std::net::IpAddr;
+//! who is told about which event, and webhook signatures (where webhooks may be sent is
+//! `webhook_targets`). Pure: the relay and sinks in `crate::events` do the I/O.
 
 use hmac::{Hmac, Mac};
 use serde::Serialize;
@@ -240,55 +238,6 @@ pub fn signature(secret: &str, timestamp: i64, body: &[u8]) -> String {
     )
 }
 
-/// Check a webhook URL as written: http or https with a host, no credentials inside.
-pub fn parse_webhook_url(raw: &str, allow_link_local: bool) -> Result<url::Url, Invalid> {
-    let invalid = |message: &str| Invalid::new("url", message);
-    let url = url::Url::parse(raw.trim()).map_err(|e| invalid(&format!("not a URL: {e}")))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(invalid("only http and https URLs can receive webhooks"));
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(invalid(
-            "put credentials in the signing secret, not in the URL",
-        ));
-    }
-    match url.host() {
-        None => return Err(invalid("the URL needs a host")),
-        Some(url::Host::Ipv4(ip)) if !address_allowed(ip.into(), allow_link_local) => {
-            return Err(invalid(
-                "link-local and cloud metadata addresses cannot receive webhooks",
-            ));
-        }
-        Some(url::Host::Ipv6(ip)) if !address_allowed(ip.into(), allow_link_local) => {
-            return Err(invalid(
-                "link-local and cloud metadata addresses cannot receive webhooks",
-            ));
-        }
-        _ => {}
-    }
-    Ok(url)
-}
-
-/// Whether a webhook may be delivered to this address. Link-local addresses
-/// (169.254.0.0/16, fe80::/10) hold cloud metadata services (169.254.169.254, and
-/// fd00:ec2::254 on AWS), whose credentials a webhook must never be able to reach.
-pub fn address_allowed(ip: IpAddr, allow_link_local: bool) -> bool {
-    if allow_link_local {
-        return true;
-    }
-    match ip {
-        IpAddr::V4(v4) => !v4.is_link_local(),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => !v4.is_link_local(),
-            None => {
-                let link_local = (v6.segments()[0] & 0xffc0) == 0xfe80;
-                let aws_metadata = v6 == "fd00:ec2::254".parse::<std::net::Ipv6Addr>().unwrap();
-                !link_local && !aws_metadata
-            }
-        },
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -320,24 +269,6 @@ mod tests {
             hex::encode(mac.finalize().into_bytes()),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
-    }
-
-    #[test]
-    fn webhook_urls_refuse_metadata_and_odd_schemes() {
-        assert!(parse_webhook_url("https://hooks.example.com/wharf", false).is_ok());
-        assert!(parse_webhook_url("http://127.0.0.1:9000/in", false).is_ok());
-        for bad in [
-            "ftp://example.com/x",
-            "http://169.254.169.254/latest/meta-data",
-            "http://[fe80::1]/x",
-            "http://[fd00:ec2::254]/x",
-            "http://[::ffff:169.254.169.254]/x",
-            "https://user:pw@example.com/",
-            "not a url",
-        ] {
-            assert!(parse_webhook_url(bad, false).is_err(), "{bad}");
-        }
-        assert!(parse_webhook_url("http://169.254.169.254/x", true).is_ok());
     }
 
     #[test]

@@ -164,7 +164,8 @@ problem_response!(
 problem_response!(
     Unprocessable,
     422,
-    "The body has the wrong shape or breaks a rule; each wrong field is in `errors`.",
+    "The body has the wrong shape or breaks a rule, or a body field or parameter holds text \
+     that cannot be stored (a NUL character); each wrong field is in `errors`.",
     "/problems/invalid",
     "name: must not be empty"
 );
@@ -184,8 +185,8 @@ problem_response!(
 );
 
 /// What every operation shares: the security schemes, and the errors any of them can
-/// answer (401 without credentials, 400 for a parameter that does not parse, the body
-/// errors for operations with a body, 500).
+/// answer (401 without credentials, 400 for a parameter that does not parse, 422 for one
+/// that holds a NUL, the body errors for operations with a body, 500).
 struct Common;
 
 impl Modify for Common {
@@ -247,12 +248,13 @@ impl Modify for Common {
                 };
                 if has_params || has_body {
                     add("400", "BadRequest");
+                    // Text that cannot be stored (a NUL) is refused in any parameter too.
+                    add("422", "Unprocessable");
                 }
                 add("401", "Unauthorized");
                 if has_body {
                     add("413", "PayloadTooLarge");
                     add("415", "UnsupportedMediaType");
-                    add("422", "Unprocessable");
                 }
                 add("500", "InternalError");
                 if is_list {

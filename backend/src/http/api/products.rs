@@ -3,7 +3,7 @@
 //! The functions here are shared with the pages.
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -182,7 +182,7 @@ pub async fn list_products(
     State(app): State<AppState>,
     user: CurrentUser,
     uri: Uri,
-    Query(pairs): Query<Vec<(String, String)>>,
+    ApiQuery(pairs): ApiQuery<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     let params = params_from_pairs(pairs)?;
     if params.q.chars().count() > 500 {
