@@ -273,3 +273,75 @@ async fn the_search_index_is_rebuilt_when_its_directory_is_gone() {
     );
     assert!(wharf.stop());
 }
+
+/// A newcomer's first look: the demo teams have roles, and there is a little history (a
+/// granted request, one waiting for the owner, one whose access ends within days).
+#[tokio::test]
+async fn the_demo_has_roles_and_requests_in_every_state_a_newcomer_should_see() {
+    let dir = tempfile::tempdir().unwrap();
+    let wharf = Wharf::start(dir.path(), &["--demo"], &[]).await;
+    let ana = wharf.dev_client("ana").await;
+    let page = ana
+        .get(format!("{}/products/orders", wharf.base_url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("action=\"/products/orders/request\""),
+        "ana can ask for access at once: {page}"
+    );
+    let omar = wharf.api_token("omar").await;
+    let started = std::time::Instant::now();
+    let requests = loop {
+        let requests: serde_json::Value = wharf
+            .api("GET", "/api/v1/access-requests?scope=inbox", &omar, None)
+            .await
+            .json()
+            .await
+            .unwrap();
+        let statuses: Vec<_> = requests
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["status"].as_str().unwrap().to_owned())
+            .collect();
+        if statuses.iter().filter(|s| *s == "granted").count() == 2 {
+            assert_eq!(statuses.len(), 3, "{requests}");
+            assert!(statuses.contains(&"submitted".to_owned()), "{requests}");
+            break requests;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "the worker never granted the demo requests: {requests}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let soon = time::OffsetDateTime::now_utc() + time::Duration::days(7);
+    assert!(
+        requests.as_array().unwrap().iter().any(|r| {
+            r["status"] == "granted"
+                && time::OffsetDateTime::parse(
+                    r["requested_until"].as_str().unwrap_or_default(),
+                    &time::format_description::well_known::Rfc3339,
+                )
+                .is_ok_and(|until| until < soon)
+        }),
+        "one grant expires within a week: {requests}"
+    );
+    assert!(wharf.stop());
+
+    // Seeding again adds nothing twice.
+    let wharf = Wharf::start(dir.path(), &["--demo"], &[]).await;
+    let omar = wharf.api_token("omar").await;
+    let again: serde_json::Value = wharf
+        .api("GET", "/api/v1/access-requests?scope=inbox", &omar, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again.as_array().unwrap().len(), 3);
+    assert!(wharf.stop());
+}

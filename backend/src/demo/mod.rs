@@ -2,6 +2,7 @@
 //! users the development sign-in offers. Idempotent: seeding again adds nothing twice.
 
 mod catalog;
+mod history;
 
 use crate::domain::*;
 use crate::store::{Store, StoreError, StoreResult};
@@ -76,7 +77,8 @@ pub const DEMO_USERS: &[DemoUser] = &[
     },
 ];
 
-/// Create what is missing of the demo catalog: domains, then products with their tables.
+/// Create what is missing of the demo catalog: domains, then products with their tables,
+/// then the demo teams' roles and a few requests.
 pub async fn seed(store: &dyn Store) -> StoreResult<()> {
     seed_domains(store).await?;
     for (domain, team, name, classification, tags, description, tables) in catalog::PRODUCTS {
@@ -129,7 +131,7 @@ pub async fn seed(store: &dyn Store) -> StoreResult<()> {
                 .await?;
         }
     }
-    Ok(())
+    history::seed(store).await
 }
 
 async fn seed_domains(store: &dyn Store) -> StoreResult<()> {
