@@ -283,3 +283,107 @@ async fn tables_are_imported_from_glue_and_resynced_when_they_change() {
         "one event per changed table"
     );
 }
+
+async fn glue_databases(wharf: &Wharf, token: &str) -> Vec<String> {
+    let url = "/api/v1/environments/lake/glue/databases";
+    wharf
+        .api("GET", url, token, None)
+        .await
+        .json()
+        .await
+        .unwrap()
+}
+
+/// A team the lake's owners allowed one database sees that database only, and imports from
+/// it and nowhere else; the owner team sees them all.
+#[tokio::test]
+async fn a_publisher_limited_to_a_database_sees_and_imports_only_that_database() {
+    let moto = Moto::start().await;
+    let glue = moto.glue().await;
+    for (database, name) in [("sales_raw", "orders"), ("web_raw", "clicks")] {
+        glue.create_database()
+            .database_input(DatabaseInput::builder().name(database).build().unwrap())
+            .send()
+            .await
+            .unwrap();
+        glue.create_table()
+            .database_name(database)
+            .table_input(table(name, vec![column("id", "bigint")]))
+            .send()
+            .await
+            .unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let env = [("WHARF_AWS_ENDPOINT_URL", moto.url.as_str())];
+    let wharf = Wharf::start(dir.path(), &[], &env).await;
+    let (root, omar, ana) = (
+        wharf.api_token("root").await,
+        wharf.api_token("omar").await,
+        wharf.api_token("ana").await,
+    );
+    wharf
+        .api(
+            "POST",
+            "/api/v1/domains",
+            &root,
+            Some(json!({"name": "Web"})),
+        )
+        .await;
+    let lake = json!({"name": "Lake", "kind": "aws", "aws_account_id": "123456789012",
+        "aws_region": "us-east-1", "owner_team": "sales-data"});
+    wharf
+        .api("POST", "/api/v1/environments", &root, Some(lake))
+        .await;
+    assert_eq!(
+        glue_databases(&wharf, &omar).await,
+        ["sales_raw", "web_raw"]
+    );
+    let refused = wharf
+        .api(
+            "GET",
+            "/api/v1/environments/lake/glue/databases",
+            &ana,
+            None,
+        )
+        .await;
+    assert_eq!(refused.status(), 403);
+
+    let only_web = json!({"databases": ["web_raw"]});
+    let set = wharf
+        .api(
+            "PUT",
+            "/api/v1/environments/lake/publishers/analytics",
+            &omar,
+            Some(only_web),
+        )
+        .await;
+    assert_eq!(set.status(), 200);
+    assert_eq!(glue_databases(&wharf, &ana).await, ["web_raw"]);
+
+    let product = json!({"name": "Clicks", "domain": "web", "owner_team": "analytics", "environment": "lake"});
+    assert_eq!(
+        wharf
+            .api("POST", "/api/v1/products", &ana, Some(product))
+            .await
+            .status(),
+        201
+    );
+    let import =
+        |database: &str, table: &str| json!({"glue": [{"database": database, "table": table}]});
+    let url = "/api/v1/products/clicks/assets";
+    assert_eq!(
+        wharf
+            .api("POST", url, &ana, Some(import("sales_raw", "orders")))
+            .await
+            .status(),
+        403
+    );
+    assert_eq!(
+        wharf
+            .api("POST", url, &ana, Some(import("web_raw", "clicks")))
+            .await
+            .status(),
+        201
+    );
+    assert!(wharf.stop());
+}
