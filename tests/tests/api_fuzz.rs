@@ -1,7 +1,10 @@
 //! schemathesis (pinned in tests/aws/requirements.txt) fuzzes the whole REST API of a
 //! live `wharf serve --demo` against the OpenAPI document that server serves, with an
 //! admin's API token: no 5xx, no status code, header, content type or body that the
-//! document does not describe, and invalid input refused.
+//! document does not describe, and invalid input refused. It runs once on SQLite and once
+//! on PostgreSQL (the two runs side by side), because the databases do not refuse the
+//! same input (PostgreSQL cannot store a NUL character, SQLite can): what one stores and
+//! the other fails on is only found by fuzzing both.
 //!
 //! `WHARF_FUZZ_EXAMPLES` (default 30) sets the cases per operation and phase;
 //! `WHARF_FUZZ_SEED` changes the (fixed, so reproducible) seed. Settings that are not
@@ -11,8 +14,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use wharf_e2e::Wharf;
 use wharf_e2e::moto::Moto;
+use wharf_e2e::{Backend, TestDatabase, Wharf};
 
 /// The `st` command of the test virtualenv (beside its python).
 fn schemathesis() -> PathBuf {
@@ -29,23 +32,35 @@ fn schemathesis() -> PathBuf {
     st
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn schemathesis_finds_no_server_errors_and_no_schema_violations() {
+/// The same fuzzing, with the same budget and seed, on each database.
+mod schemathesis_finds_no_server_errors_and_no_schema_violations {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn sqlite() {
+        fuzz(Backend::Sqlite).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn postgres() {
+        fuzz(Backend::Postgres).await;
+    }
+}
+
+async fn fuzz(backend: Backend) {
     let st = schemathesis();
+    let database = TestDatabase::new(backend).await;
     // Glue calls of any `aws` environment the fuzzer creates go to moto on loopback.
     let moto = Moto::start().await;
     let dir = tempfile::tempdir().unwrap();
     // No job worker: nothing the fuzzer subscribes (webhooks to any URL it makes up) is
     // ever delivered, so no traffic leaves loopback. The API itself is all in-process.
-    let wharf = Wharf::start(
-        dir.path(),
-        &["--demo"],
-        &[
-            ("WHARF_AWS_ENDPOINT_URL", &moto.url),
-            ("WHARF_SERVE_WORKER", "false"),
-        ],
-    )
-    .await;
+    let mut env = vec![
+        ("WHARF_AWS_ENDPOINT_URL", moto.url.as_str()),
+        ("WHARF_SERVE_WORKER", "false"),
+    ];
+    env.extend(database.env());
+    let wharf = Wharf::start(dir.path(), &["--demo"], &env).await;
     let token = wharf.api_token("root").await;
     let request_id = access_request(&wharf).await;
     let examples = std::env::var("WHARF_FUZZ_EXAMPLES").unwrap_or_else(|_| "30".into());
@@ -83,12 +98,12 @@ async fn schemathesis_finds_no_server_errors_and_no_schema_violations() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let summary = summary(&stdout);
     println!(
-        "schemathesis: {summary} in {:.0} s (seed {seed}, {examples} examples per phase)",
+        "schemathesis on {backend:?}: {summary} in {:.0} s (seed {seed}, {examples} examples per phase)",
         elapsed.as_secs_f64()
     );
     assert!(
         output.status.success(),
-        "schemathesis found problems:\n{stdout}\n{}\nwharf's log:\n{}",
+        "schemathesis found problems on {backend:?}:\n{stdout}\n{}\nwharf's log:\n{}",
         String::from_utf8_lossy(&output.stderr),
         tail(&wharf.log_text(), 60),
     );
@@ -113,6 +128,8 @@ async fn schemathesis_finds_no_server_errors_and_no_schema_violations() {
         "wharf panicked:\n{}",
         wharf.log_text()
     );
+    wharf.stop();
+    database.drop().await;
     drop(moto);
 }
 
