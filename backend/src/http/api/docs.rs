@@ -56,6 +56,8 @@ key returns the first request and creates nothing.",
             Unprocessable,
             Unavailable,
             InternalError,
+            UriTooLong,
+            HeadersTooLarge,
         ),
     ),
 
@@ -177,6 +179,20 @@ problem_response!(
     "the AWS Glue catalog did not answer; try again shortly"
 );
 problem_response!(
+    UriTooLong,
+    414,
+    "The path and query are longer than Wharf reads (8 KiB).",
+    "/problems/uri-too-long",
+    "The address is 9000 bytes long; Wharf reads at most 8192. Send fewer or shorter query parameters."
+);
+problem_response!(
+    HeadersTooLarge,
+    431,
+    "The request headers are larger than Wharf reads (32 KiB).",
+    "/problems/headers-too-large",
+    "The request headers are 40000 bytes; Wharf reads at most 32768. Clear this site's cookies or send fewer headers."
+);
+problem_response!(
     InternalError,
     500,
     "Something went wrong on Wharf's side; it is logged with the request id.",
@@ -186,7 +202,8 @@ problem_response!(
 
 /// What every operation shares: the security schemes, and the errors any of them can
 /// answer (401 without credentials, 400 for a parameter that does not parse, 422 for one
-/// that holds a NUL, the body errors for operations with a body, 500).
+/// that holds a NUL, 414 and 431 for an oversized request head, the body errors for
+/// operations with a body, 500).
 struct Common;
 
 impl Modify for Common {
@@ -252,6 +269,9 @@ impl Modify for Common {
                     add("422", "Unprocessable");
                 }
                 add("401", "Unauthorized");
+                // Any request can carry too long a query or too many headers.
+                add("414", "UriTooLong");
+                add("431", "HeadersTooLarge");
                 if has_body {
                     add("413", "PayloadTooLarge");
                     add("415", "UnsupportedMediaType");
