@@ -31,6 +31,7 @@ macro_rules! on_both_stores {
 on_both_stores!(
     a_nul_in_any_body_field_is_422_naming_the_field,
     a_nul_in_a_list_filter_or_path_is_422_naming_the_parameter,
+    a_nul_in_a_page_form_is_the_error_page_naming_the_field,
 );
 
 /// The status and the fields an answer names (asserting an error is problem+json).
@@ -344,4 +345,35 @@ async fn a_nul_in_a_list_filter_or_path_is_422_naming_the_parameter(postgres: bo
         let response = w.app.api("GET", path, Some(&w.root), None).await;
         assert_eq!(response.status(), StatusCode::OK, "{path}");
     }
+}
+
+/// Pages take the same text as the API, so they refuse it the same way, as a page.
+async fn a_nul_in_a_page_form_is_the_error_page_naming_the_field(postgres: bool) {
+    let app = TestApp::builder().postgres(postgres).build().await;
+    let ana = app.sign_in("ana").await;
+    let form = format!(
+        "csrf_token={}&back=account&team=analytics&label=BI%00&arn=arn%3Aaws%3Aiam%3A%3A111122223333%3Arole%2Fbi",
+        ana.csrf
+    );
+    let response = app
+        .post_form(Some(&ana), "/environments/sandbox/principals", &form)
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let page = common::body_text(response).await;
+    assert!(page.contains("label"), "{page}");
+    let sandbox = app.store().ensure_sandbox_environment().await.unwrap();
+    assert!(
+        app.store()
+            .list_principals(sandbox.id, None)
+            .await
+            .unwrap()
+            .is_empty(),
+        "nothing stored"
+    );
 }

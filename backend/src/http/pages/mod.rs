@@ -107,6 +107,8 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for PageForm<T> {
                 StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
                 _ => AppError::BadRequest(e.body_text()),
             })?;
+        // Text that one of the databases cannot store is refused here, as in the API.
+        crate::http::api::extract::check_encoded_text(&bytes, "form")?;
         let fields = serde_urlencoded::Deserializer::new(url::form_urlencoded::parse(&bytes));
         serde_path_to_error::deserialize(fields)
             .map(Self)
