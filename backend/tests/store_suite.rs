@@ -65,7 +65,7 @@ fn claims(subject: &str, name: &str) -> UserClaims {
 
 async fn migrations_apply_and_ping(store: &dyn Store) {
     store.ping().await.unwrap();
-    assert_eq!(store.schema_version().await.unwrap(), 4);
+    assert_eq!(store.schema_version().await.unwrap(), 5);
 }
 
 async fn sign_in_replaces_memberships(store: &dyn Store) {
