@@ -1,8 +1,10 @@
 //! Wharf: a data marketplace for a data lake.
 //!
-//! Data flows one way: `http` → `domain` rules → `store` / `jobs`; workers → drivers →
-//! `store`. Nothing below `http` knows about axum; nothing in `domain` knows about sqlx.
+//! Data flows one way: `http` → `actions` → `domain` rules, `store`, `jobs`; workers →
+//! drivers → `store`. Nothing below `http` knows about axum; nothing in `domain` knows
+//! about sqlx.
 
+pub mod actions;
 pub mod app;
 pub mod aws;
 pub mod catalog_sources;

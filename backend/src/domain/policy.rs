@@ -128,8 +128,40 @@ pub enum RequestAction {
     Cancel,
     Revoke,
     Retry,
+    /// Check granted access in Lake Formation now.
+    Verify,
+    /// Apply granted access again, then check it.
+    Reapply,
     RequestExtension,
     ApproveExtension,
+}
+
+impl RequestAction {
+    /// The moves a request page offers, by the names their forms post to.
+    const NAMED: [(RequestAction, &'static str); 7] = [
+        (Self::Approve, "approve"),
+        (Self::Reject, "reject"),
+        (Self::Cancel, "cancel"),
+        (Self::Revoke, "revoke"),
+        (Self::Retry, "retry"),
+        (Self::Verify, "verify"),
+        (Self::Reapply, "reapply"),
+    ];
+
+    /// The name in `/requests/{id}/{action}`; extensions have their own routes.
+    pub fn name(self) -> &'static str {
+        Self::NAMED
+            .iter()
+            .find(|(action, _)| *action == self)
+            .map_or("extension", |(_, name)| name)
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::NAMED
+            .iter()
+            .find(|(_, n)| *n == name)
+            .map(|(action, _)| *action)
+    }
 }
 
 /// Domains, environments, jobs and other people's tokens: the admin group only.
@@ -211,7 +243,8 @@ pub fn may_act_on_request(
         }
         RequestAction::Cancel | RequestAction::RequestExtension => is_requester || subject.is_admin,
         RequestAction::Revoke => is_requester || manages,
-        RequestAction::Retry => manages,
+        RequestAction::Verify => may_view_request(subject, request),
+        RequestAction::Retry | RequestAction::Reapply => manages,
     }
 }
 
@@ -419,6 +452,16 @@ mod tests {
             (
                 "retry",
                 Box::new(|s| may_act_on_request(s, &request, RequestAction::Retry)),
+                &[Admin, Owner, Steward],
+            ),
+            (
+                "verify",
+                Box::new(|s| may_act_on_request(s, &request, RequestAction::Verify)),
+                &[Admin, Owner, Steward, Requester, Teammate],
+            ),
+            (
+                "reapply",
+                Box::new(|s| may_act_on_request(s, &request, RequestAction::Reapply)),
                 &[Admin, Owner, Steward],
             ),
             (

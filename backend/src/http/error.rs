@@ -7,6 +7,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crate::actions::ActionError;
 use crate::domain::Invalid;
 use crate::store::StoreError;
 
@@ -59,6 +60,26 @@ impl From<StoreError> for AppError {
             StoreError::Invalid(invalid) => Self::Invalid(invalid),
             StoreError::StaleVersion => Self::PreconditionFailed,
             other => Self::Internal(other.into()),
+        }
+    }
+}
+
+impl From<ActionError> for AppError {
+    fn from(error: ActionError) -> Self {
+        match error {
+            ActionError::NotFound => Self::NotFound,
+            ActionError::Forbidden => Self::Forbidden,
+            ActionError::Refused(message) => Self::Refused(message),
+            ActionError::Conflict(message) => Self::Conflict(message),
+            ActionError::Stale => Self::PreconditionFailed,
+            ActionError::Invalid(invalid) => Self::Invalid(invalid),
+            ActionError::InvalidParameter(invalid) => Self::InvalidParameter(FieldError {
+                field: invalid.field.into(),
+                message: invalid.message,
+            }),
+            ActionError::BadRequest(message) => Self::BadRequest(message),
+            ActionError::Unavailable(message) => Self::Unavailable(message),
+            ActionError::Internal(error) => Self::Internal(error),
         }
     }
 }

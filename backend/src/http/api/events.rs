@@ -16,8 +16,8 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
 use super::ApiQuery;
-use super::products::can_view_at;
-use super::requests::visible_request;
+use crate::actions::products::can_view_at;
+use crate::actions::requests::visible_request;
 use crate::app::{App, AppState};
 use crate::domain::events::CloudEvent;
 use crate::domain::{OutboxEvent, Product, ProductStatus, Slug};
@@ -124,14 +124,16 @@ impl<'a> Visibility<'a> {
                 .as_str()
                 .and_then(|s| ProductStatus::parse(s).ok())
                 .unwrap_or(product.status);
-            return can_view_at(self.user, product, status_then);
+            return can_view_at(&self.user.subject(), product, status_then);
         }
         if let Some(id) = event.subject.strip_prefix("access-requests/") {
             if let Some(visible) = self.requests.get(id) {
                 return *visible;
             }
             let visible = match id.parse() {
-                Ok(id) => visible_request(self.app, self.user, id).await.is_ok(),
+                Ok(id) => visible_request(self.app, &self.user.subject(), id)
+                    .await
+                    .is_ok(),
                 Err(_) => false,
             };
             self.requests.insert(id.to_owned(), visible);

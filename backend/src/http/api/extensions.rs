@@ -9,87 +9,13 @@ use serde::Deserialize;
 
 use super::docs::{Conflict, Forbidden, NotFound};
 use super::pagination::{Order, PageParams, paginate};
-use super::requests::{parse_until, request_facts, visible_request};
 use super::{ApiJson, ApiPath, ApiQuery, OptionalJson};
-use crate::app::{App, AppState};
-use crate::domain::extensions::{Extension, ExtensionRefusal, NewExtension};
-use crate::domain::policy::{RequestAction, may_act_on_request};
-use crate::domain::*;
+use crate::actions::extensions::{NewExtensionBody, ask, decide};
+use crate::actions::requests::visible_request;
+use crate::app::AppState;
+use crate::domain::extensions::Extension;
 use crate::http::AppError;
 use crate::http::auth::CurrentUser;
-use crate::store::now;
-
-/// A later end date and why.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({"until": "2027-03-31", "reason": "The churn study runs a quarter longer"}))]
-pub struct NewExtensionBody {
-    /// The new end date: a date (`2027-03-31`) or an RFC 3339 time.
-    pub until: String,
-    pub reason: String,
-}
-
-/// Ask for a later end date for a granted request (its requester, or an admin).
-pub async fn ask(
-    app: &App,
-    user: &CurrentUser,
-    id: uuid::Uuid,
-    body: &NewExtensionBody,
-) -> Result<Extension, AppError> {
-    let (request, product) = visible_request(app, user, id).await?;
-    let stewards = product.steward_ids();
-    let facts = request_facts(&request, &product, &stewards);
-    if !may_act_on_request(&user.subject(), &facts, RequestAction::RequestExtension) {
-        return Err(AppError::Forbidden);
-    }
-    let until = parse_until(&body.until)?;
-    let extension = NewExtension::check(
-        request.status,
-        request.requested_until,
-        product.max_access_days,
-        now(),
-        until,
-        &body.reason,
-    )
-    .map_err(|refusal| match refusal {
-        ExtensionRefusal::NotGranted(_) => AppError::Conflict(refusal.to_string()),
-        ExtensionRefusal::Invalid(invalid) => invalid.into(),
-    })?;
-    Ok(app
-        .store
-        .request_extension(Actor::User(user.user.id), request.id, &extension)
-        .await?)
-}
-
-/// Approve or reject a pending extension (the product's managers, never the requester).
-pub async fn decide(
-    app: &App,
-    user: &CurrentUser,
-    id: uuid::Uuid,
-    extension: uuid::Uuid,
-    approve: bool,
-    comment: &str,
-) -> Result<Extension, AppError> {
-    let (request, product) = visible_request(app, user, id).await?;
-    let stewards = product.steward_ids();
-    let facts = request_facts(&request, &product, &stewards);
-    if !may_act_on_request(&user.subject(), &facts, RequestAction::ApproveExtension) {
-        return Err(AppError::Forbidden);
-    }
-    if comment.chars().count() > 2000 {
-        return Err(Invalid::new("comment", "at most 2000 characters").into());
-    }
-    Ok(app
-        .store
-        .decide_extension(
-            Actor::User(user.user.id),
-            request.id,
-            extension,
-            approve,
-            comment,
-        )
-        .await?)
-}
 
 /// Ask for a later end date
 ///
@@ -116,7 +42,7 @@ pub async fn create_extension(
 ) -> Result<(StatusCode, Json<Extension>), AppError> {
     Ok((
         StatusCode::CREATED,
-        Json(ask(&app, &user, id, &body).await?),
+        Json(ask(&app, &user.subject(), id, &body).await?),
     ))
 }
 
@@ -140,7 +66,7 @@ pub async fn list_extensions(
     uri: Uri,
     ApiQuery(page): ApiQuery<PageParams>,
 ) -> Result<Response, AppError> {
-    let (request, _) = visible_request(&app, &user, id).await?;
+    let (request, _) = visible_request(&app, &user.subject(), id).await?;
     let extensions = app.store.extensions_of(request.id).await?;
     Ok(paginate(extensions, |e| e.id.to_string(), Order::Ascending, &page)?.respond(&uri))
 }
@@ -178,7 +104,15 @@ pub async fn approve_extension(
     ApiPath((id, extension)): ApiPath<(uuid::Uuid, uuid::Uuid)>,
     OptionalJson(body): OptionalJson<ExtensionDecisionBody>,
 ) -> Result<Json<Extension>, AppError> {
-    let decided = decide(&app, &user, id, extension, true, body.comment.trim()).await?;
+    let decided = decide(
+        &app,
+        &user.subject(),
+        id,
+        extension,
+        true,
+        body.comment.trim(),
+    )
+    .await?;
     Ok(Json(decided))
 }
 
@@ -207,6 +141,14 @@ pub async fn reject_extension(
     ApiPath((id, extension)): ApiPath<(uuid::Uuid, uuid::Uuid)>,
     OptionalJson(body): OptionalJson<ExtensionDecisionBody>,
 ) -> Result<Json<Extension>, AppError> {
-    let decided = decide(&app, &user, id, extension, false, body.comment.trim()).await?;
+    let decided = decide(
+        &app,
+        &user.subject(),
+        id,
+        extension,
+        false,
+        body.comment.trim(),
+    )
+    .await?;
     Ok(Json(decided))
 }

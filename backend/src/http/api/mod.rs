@@ -12,7 +12,6 @@ pub mod domains;
 pub mod environments;
 pub mod events;
 pub mod extensions;
-pub mod extract;
 pub mod grants;
 pub mod me;
 pub mod notifications;
@@ -23,7 +22,7 @@ pub mod requests;
 pub mod tokens;
 pub mod webhooks;
 
-pub use extract::{ApiJson, ApiPath, ApiQuery, OptionalJson};
+pub use super::extract::{ApiJson, ApiPath, ApiQuery, OptionalJson};
 
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;

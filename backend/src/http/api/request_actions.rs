@@ -5,8 +5,9 @@ use axum::Json;
 use axum::extract::State;
 
 use super::docs::{Conflict, Forbidden, NotFound};
-use super::requests::{DecisionBody, act, check};
+use super::requests::DecisionBody;
 use super::{ApiPath, OptionalJson};
+use crate::actions::requests::{act, check};
 use crate::app::AppState;
 use crate::domain::access::AccessRequest;
 use crate::domain::policy::RequestAction;
@@ -35,7 +36,14 @@ pub async fn approve_request(
     ApiPath(id): ApiPath<uuid::Uuid>,
     OptionalJson(body): OptionalJson<DecisionBody>,
 ) -> Result<Json<AccessRequest>, AppError> {
-    let moved = act(&app, &user, id, RequestAction::Approve, body.comment.trim()).await?;
+    let moved = act(
+        &app,
+        &user.subject(),
+        id,
+        RequestAction::Approve,
+        body.comment.trim(),
+    )
+    .await?;
     Ok(Json(moved))
 }
 
@@ -61,7 +69,14 @@ pub async fn reject_request(
     ApiPath(id): ApiPath<uuid::Uuid>,
     OptionalJson(body): OptionalJson<DecisionBody>,
 ) -> Result<Json<AccessRequest>, AppError> {
-    let moved = act(&app, &user, id, RequestAction::Reject, body.comment.trim()).await?;
+    let moved = act(
+        &app,
+        &user.subject(),
+        id,
+        RequestAction::Reject,
+        body.comment.trim(),
+    )
+    .await?;
     Ok(Json(moved))
 }
 
@@ -87,7 +102,14 @@ pub async fn cancel_request(
     ApiPath(id): ApiPath<uuid::Uuid>,
     OptionalJson(body): OptionalJson<DecisionBody>,
 ) -> Result<Json<AccessRequest>, AppError> {
-    let moved = act(&app, &user, id, RequestAction::Cancel, body.comment.trim()).await?;
+    let moved = act(
+        &app,
+        &user.subject(),
+        id,
+        RequestAction::Cancel,
+        body.comment.trim(),
+    )
+    .await?;
     Ok(Json(moved))
 }
 
@@ -113,7 +135,14 @@ pub async fn revoke_request(
     ApiPath(id): ApiPath<uuid::Uuid>,
     OptionalJson(body): OptionalJson<DecisionBody>,
 ) -> Result<Json<AccessRequest>, AppError> {
-    let moved = act(&app, &user, id, RequestAction::Revoke, body.comment.trim()).await?;
+    let moved = act(
+        &app,
+        &user.subject(),
+        id,
+        RequestAction::Revoke,
+        body.comment.trim(),
+    )
+    .await?;
     Ok(Json(moved))
 }
 
@@ -139,7 +168,14 @@ pub async fn retry_request(
     ApiPath(id): ApiPath<uuid::Uuid>,
     OptionalJson(body): OptionalJson<DecisionBody>,
 ) -> Result<Json<AccessRequest>, AppError> {
-    let moved = act(&app, &user, id, RequestAction::Retry, body.comment.trim()).await?;
+    let moved = act(
+        &app,
+        &user.subject(),
+        id,
+        RequestAction::Retry,
+        body.comment.trim(),
+    )
+    .await?;
     Ok(Json(moved))
 }
 
@@ -163,7 +199,7 @@ pub async fn verify_request(
     user: CurrentUser,
     ApiPath(id): ApiPath<uuid::Uuid>,
 ) -> Result<Json<AccessRequest>, AppError> {
-    Ok(Json(check(&app, &user, id, false).await?))
+    Ok(Json(check(&app, &user.subject(), id, false).await?))
 }
 
 /// Apply granted access again
@@ -186,5 +222,5 @@ pub async fn reapply_request(
     user: CurrentUser,
     ApiPath(id): ApiPath<uuid::Uuid>,
 ) -> Result<Json<AccessRequest>, AppError> {
-    Ok(Json(check(&app, &user, id, true).await?))
+    Ok(Json(check(&app, &user.subject(), id, true).await?))
 }

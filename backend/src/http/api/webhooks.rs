@@ -5,135 +5,18 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use axum::response::Response;
-use serde::{Deserialize, Serialize};
 
 use super::docs::{Forbidden, NotFound};
 use super::pagination::{Order, PageParams, Paged, cursor_for, paginate};
-use super::products::{can_manage, managed_product};
 use super::{ApiJson, ApiPath, ApiQuery};
-use crate::app::{App, AppState};
-use crate::domain::events::parse_type_filter;
-use crate::domain::webhook_targets::parse_webhook_url;
-use crate::domain::{Invalid, WebhookId};
+use crate::actions::webhooks::{
+    self, CreatedWebhook, NewWebhookBody, add_webhook, managed_webhook, managed_webhooks,
+};
+use crate::app::AppState;
 use crate::http::AppError;
 use crate::http::auth::CurrentUser;
 use crate::http::error::FieldError;
-use crate::store::{DeliveryLog, NewWebhook, Webhook};
-
-const MIN_SECRET: usize = 16;
-
-/// A subscription: where to POST events, and which.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({"url": "http://127.0.0.1:9000/wharf-events",
-    "event_types": ["wharf.access.*"], "product": "orders"}))]
-pub struct NewWebhookBody {
-    pub url: String,
-    /// Types or `prefix.*` patterns (`wharf.access.*`); empty or omitted receives all.
-    #[serde(default)]
-    pub event_types: Vec<String>,
-    /// A product's slug: only that product's events (required unless you are an admin).
-    #[serde(default)]
-    pub product: Option<String>,
-    /// At least 16 characters; generated when omitted.
-    #[serde(default)]
-    pub secret: Option<String>,
-}
-
-/// A new subscription with its signing secret.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct CreatedWebhook {
-    #[serde(flatten)]
-    pub webhook: Webhook,
-    /// The HMAC key for `Wharf-Signature`; it is not shown again.
-    pub secret: String,
-}
-
-fn new_secret() -> Result<String, AppError> {
-    let mut bytes = [0u8; 32];
-    getrandom::getrandom(&mut bytes)
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("no randomness: {e}")))?;
-    Ok(hex::encode(bytes))
-}
-
-/// Create a subscription after checking who may receive what.
-pub async fn add_webhook(
-    app: &App,
-    user: &CurrentUser,
-    body: NewWebhookBody,
-) -> Result<CreatedWebhook, AppError> {
-    let url = parse_webhook_url(&body.url, app.config.webhook_allow_link_local)?;
-    let event_types = parse_type_filter(&body.event_types)?;
-    let product_id = match body.product.as_deref().filter(|p| !p.is_empty()) {
-        Some(slug) => Some(managed_product(app, user, slug).await?.id),
-        None if user.is_admin => None,
-        None => {
-            return Err(Invalid::new(
-                "product",
-                "name one of your products; only admins subscribe to every event",
-            )
-            .into());
-        }
-    };
-    let secret = match body.secret {
-        Some(secret) if secret.chars().count() < MIN_SECRET => {
-            return Err(Invalid::new("secret", "at least 16 characters").into());
-        }
-        Some(secret) => secret,
-        None => new_secret()?,
-    };
-    let webhook = app
-        .store
-        .create_webhook(
-            user.user.id,
-            &NewWebhook {
-                url: url.to_string(),
-                event_types,
-                secret: secret.clone(),
-                product_id,
-            },
-        )
-        .await?;
-    Ok(CreatedWebhook { webhook, secret })
-}
-
-/// Whether `user` manages this subscription: admins all, owners their products'.
-pub async fn may_manage(app: &App, user: &CurrentUser, webhook: &Webhook) -> bool {
-    if user.is_admin {
-        return true;
-    }
-    match webhook.product_id {
-        Some(product) => match app.store.product_by_id(product).await {
-            Ok(product) => can_manage(user, &product),
-            Err(_) => false,
-        },
-        None => false,
-    }
-}
-
-/// The subscriptions `user` manages.
-pub async fn managed_webhooks(app: &App, user: &CurrentUser) -> Result<Vec<Webhook>, AppError> {
-    let mut mine = Vec::new();
-    for webhook in app.store.webhooks().await? {
-        if may_manage(app, user, &webhook).await {
-            mine.push(webhook);
-        }
-    }
-    Ok(mine)
-}
-
-pub async fn managed_webhook(
-    app: &App,
-    user: &CurrentUser,
-    id: uuid::Uuid,
-) -> Result<Webhook, AppError> {
-    let webhook = app.store.webhook(WebhookId(id)).await?;
-    if may_manage(app, user, &webhook).await {
-        Ok(webhook)
-    } else {
-        Err(AppError::NotFound)
-    }
-}
+use crate::store::{DeliveryLog, Webhook};
 
 /// Subscribe a webhook
 ///
@@ -157,7 +40,7 @@ pub async fn create_webhook(
 ) -> Result<(StatusCode, Json<CreatedWebhook>), AppError> {
     Ok((
         StatusCode::CREATED,
-        Json(add_webhook(&app, &user, body).await?),
+        Json(add_webhook(&app, &user.subject(), body).await?),
     ))
 }
 
@@ -177,7 +60,7 @@ pub async fn list_webhooks(
     uri: Uri,
     ApiQuery(page): ApiQuery<PageParams>,
 ) -> Result<Response, AppError> {
-    let webhooks = managed_webhooks(&app, &user).await?;
+    let webhooks = managed_webhooks(&app, &user.subject()).await?;
     Ok(paginate(webhooks, |w| w.id.to_string(), Order::Ascending, &page)?.respond(&uri))
 }
 
@@ -197,7 +80,7 @@ pub async fn get_webhook(
     user: CurrentUser,
     ApiPath(id): ApiPath<uuid::Uuid>,
 ) -> Result<Json<Webhook>, AppError> {
-    Ok(Json(managed_webhook(&app, &user, id).await?))
+    Ok(Json(managed_webhook(&app, &user.subject(), id).await?))
 }
 
 /// Unsubscribe a webhook
@@ -216,8 +99,7 @@ pub async fn delete_webhook(
     user: CurrentUser,
     ApiPath(id): ApiPath<uuid::Uuid>,
 ) -> Result<StatusCode, AppError> {
-    let webhook = managed_webhook(&app, &user, id).await?;
-    app.store.delete_webhook(user.user.id, webhook.id).await?;
+    webhooks::delete_webhook(&app, &user.subject(), id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -239,9 +121,8 @@ pub async fn resume_webhook(
     user: CurrentUser,
     ApiPath(id): ApiPath<uuid::Uuid>,
 ) -> Result<Json<Webhook>, AppError> {
-    let webhook = managed_webhook(&app, &user, id).await?;
     Ok(Json(
-        app.store.resume_webhook(user.user.id, webhook.id).await?,
+        webhooks::resume_webhook(&app, &user.subject(), id).await?,
     ))
 }
 
@@ -265,7 +146,7 @@ pub async fn list_deliveries(
     uri: Uri,
     ApiQuery(page): ApiQuery<PageParams>,
 ) -> Result<Response, AppError> {
-    let webhook = managed_webhook(&app, &user, id).await?;
+    let webhook = managed_webhook(&app, &user.subject(), id).await?;
     let limit = page.limit()? as usize;
     let before = match page.after()? {
         None => None,

@@ -6,6 +6,7 @@ mod callers;
 pub mod oidc;
 pub mod secrets;
 pub mod session;
+pub mod tokens;
 
 use std::sync::Arc;
 

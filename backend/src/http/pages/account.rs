@@ -9,8 +9,8 @@ use super::{Chrome, PageForm, PagePath, RenderPage, flash};
 use crate::app::AppState;
 use crate::domain::{ApiToken, ConsumerPrincipal, Environment, TeamName};
 use crate::http::AppError;
-use crate::http::api::tokens::{NewTokenRequest, issue_token, revoke_own_token};
 use crate::http::auth::CurrentUser;
+use crate::http::auth::tokens::{NewTokenRequest, issue_token, revoke_own_token};
 
 #[derive(Template)]
 #[template(path = "pages/account.html")]

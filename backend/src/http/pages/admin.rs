@@ -7,13 +7,14 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use super::{Chrome, PageForm, PagePath, RenderPage, flash};
+use crate::actions::ActionError;
+use crate::actions::environments::{
+    NewEnvironmentRequest, NewPrincipalRequest, add_environment, environment, register_principal,
+};
 use crate::app::AppState;
 use crate::domain::policy::may_administer;
 use crate::domain::*;
 use crate::http::AppError;
-use crate::http::api::environments::{
-    NewEnvironmentRequest, NewPrincipalRequest, add_environment, register_principal,
-};
 use crate::http::auth::CurrentUser;
 
 pub struct EnvironmentRow {
@@ -71,11 +72,11 @@ pub async fn create_environment(
     user: CurrentUser,
     PageForm(form): PageForm<NewEnvironmentRequest>,
 ) -> Result<Response, AppError> {
-    match add_environment(&app, &user, &form).await {
+    match add_environment(&app, &user.subject(), &form).await {
         Ok(_) => Ok(flash::redirect(&app, "/admin", "Environment added.")),
-        Err(AppError::Invalid(e)) => render(&app, &user, Some(e.to_string())).await,
-        Err(AppError::Conflict(e)) => render(&app, &user, Some(e)).await,
-        Err(other) => Err(other),
+        Err(ActionError::Invalid(e)) => render(&app, &user, Some(e.to_string())).await,
+        Err(ActionError::Conflict(e)) => render(&app, &user, Some(e)).await,
+        Err(other) => Err(other.into()),
     }
 }
 
@@ -105,16 +106,13 @@ pub async fn create_principal(
     PagePath(slug): PagePath<String>,
     PageForm(form): PageForm<PrincipalForm>,
 ) -> Result<Response, AppError> {
-    let environment = app
-        .store
-        .environment_by_slug(&Slug::parse(&slug).map_err(|_| AppError::NotFound)?)
-        .await?;
+    let environment = environment(&app, &slug).await?;
     let request = NewPrincipalRequest {
         team: form.team,
         arn: form.arn,
         label: form.label,
     };
-    register_principal(&app, &user, &environment, &request).await?;
+    register_principal(&app, &user.subject(), &environment, &request).await?;
     Ok(flash::redirect(
         &app,
         back_to(&form.back),

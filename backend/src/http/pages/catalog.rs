@@ -7,10 +7,10 @@ use axum::response::Response;
 
 use super::charts::{self, Chart};
 use super::{Chrome, RenderPage};
+use crate::actions::products::{SearchParams, search};
 use crate::app::AppState;
 use crate::domain::{BusinessDomain, CatalogCounts, stats};
 use crate::http::AppError;
-use crate::http::api::products::{params_from_pairs, search};
 use crate::http::auth::CurrentUser;
 use crate::search::SearchPage;
 
@@ -117,9 +117,9 @@ async fn results(
         })
         .cloned()
         .collect();
-    let params = params_from_pairs(pairs.clone())?;
+    let params = SearchParams::from_pairs(pairs.clone())?;
     let q = params.q.clone();
-    let page = search(app, user, params).await?;
+    let page = search(app, &user.subject(), params).await?;
     let mut base: Vec<(String, String)> = vec![("q".into(), q.clone())];
     base.extend(selected.iter().cloned());
     Ok(ResultsPartial {

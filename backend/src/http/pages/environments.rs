@@ -7,13 +7,14 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use super::{Chrome, PageForm, PagePath, RenderPage, flash};
+use crate::actions::ActionError;
+use crate::actions::environments::{
+    PublisherRequest, environment, remove_publisher, set_publisher,
+};
 use crate::app::{App, AppState};
 use crate::domain::policy::may_manage_publishers;
 use crate::domain::*;
 use crate::http::AppError;
-use crate::http::api::environments::{
-    PublisherRequest, environment, remove_publisher, set_publisher,
-};
 use crate::http::auth::CurrentUser;
 
 #[derive(Template)]
@@ -87,7 +88,7 @@ pub async fn save_publisher(
             .collect(),
     };
     let saved = match TeamName::parse(&form.team) {
-        Ok(team) => set_publisher(&app, &user, &environment, &team, &request).await,
+        Ok(team) => set_publisher(&app, &user.subject(), &environment, &team, &request).await,
         Err(invalid) => Err(invalid.into()),
     };
     match saved {
@@ -96,8 +97,8 @@ pub async fn save_publisher(
             &page_url(&environment),
             format!("{} may publish from {}.", publisher.team, environment.name),
         )),
-        Err(AppError::Invalid(e)) => render(&app, &user, environment, Some(e.to_string())).await,
-        Err(other) => Err(other),
+        Err(ActionError::Invalid(e)) => render(&app, &user, environment, Some(e.to_string())).await,
+        Err(other) => Err(other.into()),
     }
 }
 
@@ -109,7 +110,7 @@ pub async fn drop_publisher(
 ) -> Result<Response, AppError> {
     let environment = environment(&app, &slug).await?;
     let team = TeamName::parse(&team).map_err(|_| AppError::NotFound)?;
-    remove_publisher(&app, &user, &environment, &team).await?;
+    remove_publisher(&app, &user.subject(), &environment, &team).await?;
     Ok(flash::redirect(
         &app,
         &page_url(&environment),

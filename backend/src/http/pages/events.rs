@@ -6,13 +6,14 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::{Chrome, PageForm, PagePath, RenderPage};
+use crate::actions::ActionError;
+use crate::actions::webhooks::{
+    self, CreatedWebhook, NewWebhookBody, add_webhook, managed_webhook, managed_webhooks,
+};
 use crate::app::AppState;
 use crate::domain::NotificationId;
 use crate::domain::events::EVENT_TYPES;
 use crate::http::AppError;
-use crate::http::api::webhooks::{
-    CreatedWebhook, NewWebhookBody, add_webhook, managed_webhook, managed_webhooks,
-};
 use crate::http::auth::CurrentUser;
 use crate::store::{DeliveryLog, Notification, StoreError, Webhook};
 
@@ -93,12 +94,12 @@ async fn render_webhooks(
         .list_products()
         .await?
         .into_iter()
-        .filter(|p| crate::http::api::products::can_manage(user, p))
+        .filter(|p| crate::actions::products::can_manage(&user.subject(), p))
         .map(|p| (p.slug.to_string(), p.name))
         .collect();
     WebhooksPage {
         chrome: Chrome::new(app, Some(user), "Webhooks").nav("webhooks"),
-        webhooks: managed_webhooks(app, user).await?,
+        webhooks: managed_webhooks(app, &user.subject()).await?,
         products,
         is_admin: user.is_admin,
         event_types: EVENT_TYPES,
@@ -144,12 +145,12 @@ pub async fn create_webhook(
         product: Some(form.product).filter(|p| !p.is_empty()),
         secret: None,
     };
-    match add_webhook(&app, &user, body).await {
+    match add_webhook(&app, &user.subject(), body).await {
         Ok(created) => render_webhooks(&app, &user, Some(created), None).await,
-        Err(AppError::Invalid(invalid)) => {
+        Err(ActionError::Invalid(invalid)) => {
             render_webhooks(&app, &user, None, Some(invalid.to_string())).await
         }
-        Err(other) => Err(other),
+        Err(other) => Err(other.into()),
     }
 }
 
@@ -167,7 +168,7 @@ pub async fn webhook_page(
     user: CurrentUser,
     PagePath(id): PagePath<uuid::Uuid>,
 ) -> Result<Response, AppError> {
-    let webhook = managed_webhook(&app, &user, id).await?;
+    let webhook = managed_webhook(&app, &user.subject(), id).await?;
     WebhookPage {
         chrome: Chrome::new(&app, Some(&user), "Webhook").nav("webhooks"),
         deliveries: app.store.deliveries(webhook.id, None, 50).await?,
@@ -182,14 +183,13 @@ pub async fn webhook_action(
     user: CurrentUser,
     PagePath((id, action)): PagePath<(uuid::Uuid, String)>,
 ) -> Result<Response, AppError> {
-    let webhook = managed_webhook(&app, &user, id).await?;
     match action.as_str() {
         "resume" => {
-            app.store.resume_webhook(user.user.id, webhook.id).await?;
+            webhooks::resume_webhook(&app, &user.subject(), id).await?;
             Ok(Redirect::to(&format!("/webhooks/{id}")).into_response())
         }
         "delete" => {
-            app.store.delete_webhook(user.user.id, webhook.id).await?;
+            webhooks::delete_webhook(&app, &user.subject(), id).await?;
             Ok(Redirect::to("/webhooks").into_response())
         }
         _ => Err(AppError::NotFound),

@@ -6,10 +6,10 @@ use axum::extract::State;
 use axum::response::Response;
 
 use super::{Chrome, PagePath, PageQuery, RenderPage, flash};
+use crate::actions::grants::{GrantParams, grants_for, verify};
 use crate::app::AppState;
 use crate::domain::grants::GrantView;
 use crate::http::AppError;
-use crate::http::api::grants::{GrantParams, grants_for, verify};
 use crate::http::auth::CurrentUser;
 
 #[derive(Template)]
@@ -31,7 +31,7 @@ pub async fn grants(
     user: CurrentUser,
     PageQuery(params): PageQuery<GrantParams>,
 ) -> Result<Response, AppError> {
-    let page = grants_for(&app, &user, &params).await?;
+    let page = grants_for(&app, &user.subject(), &params).await?;
     let text = |v: &Option<String>| v.clone().unwrap_or_default();
     let next = page.next_cursor.map(|cursor| {
         let mut query = url::form_urlencoded::Serializer::new(String::new());
@@ -68,7 +68,7 @@ pub async fn verify_grant(
     user: CurrentUser,
     PagePath(id): PagePath<uuid::Uuid>,
 ) -> Result<Response, AppError> {
-    let grant = verify(&app, &user, id).await?;
+    let grant = verify(&app, &user.subject(), id).await?;
     let back = format!(
         "/grants?principal={}",
         url::form_urlencoded::byte_serialize(grant.principal_arn.as_bytes()).collect::<String>()

@@ -24,8 +24,8 @@ use axum::response::{Html, IntoResponse, Response};
 use serde::de::DeserializeOwned;
 
 use super::AppError;
-use super::api::extract::{ApiPath, ApiQuery};
 use super::error::{FieldError, Problem};
+use super::extract::{ApiPath, ApiQuery};
 use crate::app::App;
 use crate::http::auth::CurrentUser;
 
@@ -108,7 +108,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for PageForm<T> {
                 _ => AppError::BadRequest(e.body_text()),
             })?;
         // Text that one of the databases cannot store is refused here, as in the API.
-        crate::http::api::extract::check_encoded_text(&bytes, "form")?;
+        crate::http::extract::check_encoded_text(&bytes, "form")?;
         let fields = serde_urlencoded::Deserializer::new(url::form_urlencoded::parse(&bytes));
         serde_path_to_error::deserialize(fields)
             .map(Self)

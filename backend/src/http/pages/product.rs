@@ -8,13 +8,14 @@ use serde::Deserialize;
 
 use super::product_cache::ProductPageData;
 use super::{Chrome, PageForm, PagePath, RenderPage, flash};
-use crate::app::AppState;
-use crate::domain::*;
-use crate::http::AppError;
-use crate::http::api::products::{
+use crate::actions::ActionError;
+use crate::actions::products::{
     AddTablesRequest, GlueTableRef, add_product, add_tables, can_manage, can_view, change_status,
     edit_product, managed_product, sync_now,
 };
+use crate::app::AppState;
+use crate::domain::*;
+use crate::http::AppError;
 use crate::http::auth::CurrentUser;
 
 #[derive(Template)]
@@ -44,14 +45,14 @@ pub async fn product_page(
         .await?;
     let product = &view.product;
     // A draft's existence is not leaked.
-    if !can_view(&user, product) {
+    if !can_view(&user.subject(), product) {
         return Err(AppError::NotFound);
     }
     let today = crate::store::now().date();
     let max_days = i64::from(product.max_access_days);
     ProductPage {
         chrome: Chrome::new(&app, Some(&user), &product.name).nav("catalog"),
-        manageable: can_manage(&user, product),
+        manageable: can_manage(&user.subject(), product),
         principals: view
             .principals
             .iter()
@@ -81,7 +82,7 @@ pub async fn product_status(
         "deprecate" => ProductStatus::Deprecated,
         _ => return Err(AppError::BadRequest("unknown action".into())),
     };
-    let product = change_status(&app, &user, &slug, status).await?;
+    let product = change_status(&app, &user.subject(), &slug, status).await?;
     Ok(flash::redirect(
         &app,
         &format!("/products/{}", product.slug),
@@ -95,7 +96,7 @@ pub async fn product_sync(
     user: CurrentUser,
     PagePath(slug): PagePath<String>,
 ) -> Result<Response, AppError> {
-    let changes = sync_now(&app, &user, &slug).await?;
+    let changes = sync_now(&app, &user.subject(), &slug).await?;
     let message = match changes.len() {
         0 => "Re-sync done: the tables match their catalog.".to_owned(),
         n => format!("Re-sync done: {n} change(s) recorded in the history."),
@@ -183,7 +184,7 @@ pub async fn product_tables(
             tables: Vec::new(),
         }
     };
-    let added = add_tables(&app, &user, &slug, request).await?;
+    let added = add_tables(&app, &user.subject(), &slug, request).await?;
     let message = match added.len() {
         1 => "1 table added.".to_owned(),
         n => format!("{n} tables added."),
@@ -333,7 +334,7 @@ pub async fn create_product(
     PageForm(form): PageForm<EditorForm>,
 ) -> Result<Response, AppError> {
     let outcome = match form.input() {
-        Ok(input) => add_product(&app, &user, &input).await,
+        Ok(input) => add_product(&app, &user.subject(), &input).await,
         Err(invalid) => Err(invalid.into()),
     };
     match outcome {
@@ -342,11 +343,11 @@ pub async fn create_product(
             &format!("/products/{}", product.slug),
             "Draft created: only your team sees it. Add its tables, then publish it.",
         )),
-        Err(AppError::Invalid(e)) => {
+        Err(ActionError::Invalid(e)) => {
             render_editor(&app, &user, None, form, Some(e.to_string())).await
         }
-        Err(AppError::Conflict(e)) => render_editor(&app, &user, None, form, Some(e)).await,
-        Err(other) => Err(other),
+        Err(ActionError::Conflict(e)) => render_editor(&app, &user, None, form, Some(e)).await,
+        Err(other) => Err(other.into()),
     }
 }
 
@@ -356,7 +357,7 @@ pub async fn edit_product_page(
     user: CurrentUser,
     PagePath(slug): PagePath<String>,
 ) -> Result<Response, AppError> {
-    let product = managed_product(&app, &user, &slug).await?;
+    let product = managed_product(&app, &user.subject(), &slug).await?;
     render_editor(
         &app,
         &user,
@@ -375,7 +376,7 @@ pub async fn update_product(
     PageForm(form): PageForm<EditorForm>,
 ) -> Result<Response, AppError> {
     let outcome = match form.input() {
-        Ok(input) => edit_product(&app, &user, &slug, None, &input).await,
+        Ok(input) => edit_product(&app, &user.subject(), &slug, None, &input).await,
         Err(invalid) => Err(invalid.into()),
     };
     match outcome {
@@ -384,9 +385,9 @@ pub async fn update_product(
             &format!("/products/{}", product.slug),
             "Changes saved.",
         )),
-        Err(AppError::Invalid(e)) => {
+        Err(ActionError::Invalid(e)) => {
             render_editor(&app, &user, Some(slug), form, Some(e.to_string())).await
         }
-        Err(other) => Err(other),
+        Err(other) => Err(other.into()),
     }
 }

@@ -7,17 +7,17 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use super::{Chrome, PageForm, PagePath, RenderPage, flash};
+use crate::actions::extensions::{self, NewExtensionBody};
+use crate::actions::requests::{
+    NewRequestBody, TableChoice, act, allowed_actions, check, list_for, request_facts, submit,
+    visible_request,
+};
 use crate::app::{App, AppState};
 use crate::domain::access::AccessRequest;
 use crate::domain::extensions::{Extension, ExtensionStatus};
 use crate::domain::policy::{RequestAction, may_act_on_request};
 use crate::domain::{Product, RequestStatus};
 use crate::http::AppError;
-use crate::http::api::extensions::{self, NewExtensionBody};
-use crate::http::api::requests::{
-    NewRequestBody, TableChoice, act, allowed_actions, list_for, request_facts, submit,
-    visible_request,
-};
 use crate::http::auth::CurrentUser;
 
 #[derive(Template)]
@@ -33,8 +33,14 @@ pub async fn requests(
     State(app): State<AppState>,
     user: CurrentUser,
 ) -> Result<Response, AppError> {
-    let inbox = list_for(&app, &user, "inbox", vec![RequestStatus::Submitted]).await?;
-    let mine = list_for(&app, &user, "mine", Vec::new()).await?;
+    let inbox = list_for(
+        &app,
+        &user.subject(),
+        "inbox",
+        vec![RequestStatus::Submitted],
+    )
+    .await?;
+    let mine = list_for(&app, &user.subject(), "mine", Vec::new()).await?;
     RequestsPage {
         chrome: Chrome::new(&app, Some(&user), "Requests").nav("requests"),
         inbox,
@@ -92,34 +98,17 @@ struct RequestPage {
     live: LivePart,
 }
 
-fn action_names(actions: &[RequestAction]) -> Vec<&'static str> {
-    actions
-        .iter()
-        .filter_map(|a| match a {
-            RequestAction::Approve => Some("approve"),
-            RequestAction::Reject => Some("reject"),
-            RequestAction::Cancel => Some("cancel"),
-            RequestAction::Revoke => Some("revoke"),
-            RequestAction::Retry => Some("retry"),
-            _ => None,
-        })
-        .collect()
-}
-
 fn is_sandbox(product: &Product) -> bool {
     product.environment_kind == crate::domain::EnvironmentKind::Sandbox
 }
 
 /// The live part of a request's page, as `user` may see and act on it.
 async fn live_part(app: &App, user: &CurrentUser, id: uuid::Uuid) -> Result<LivePart, AppError> {
-    let (request, product) = visible_request(app, user, id).await?;
-    let mut actions = action_names(&allowed_actions(user, &request, &product));
-    if request.status == RequestStatus::Granted {
-        actions.push("verify");
-        if actions.contains(&"revoke") && crate::http::api::products::can_manage(user, &product) {
-            actions.push("reapply");
-        }
-    }
+    let (request, product) = visible_request(app, &user.subject(), id).await?;
+    let actions = allowed_actions(&user.subject(), &request, &product)
+        .into_iter()
+        .map(RequestAction::name)
+        .collect();
     let extensions = app.store.extensions_of(request.id).await?;
     let stewards = product.steward_ids();
     let facts = request_facts(&request, &product, &stewards);
@@ -177,24 +166,18 @@ pub async fn decide(
     PageForm(form): PageForm<DecisionForm>,
 ) -> Result<Response, AppError> {
     let here = format!("/requests/{id}");
-    if action == "verify" || action == "reapply" {
-        crate::http::api::requests::check(&app, &user, id, action == "reapply").await?;
-        let message = if action == "reapply" {
+    let action = RequestAction::parse(&action).ok_or(AppError::NotFound)?;
+    if matches!(action, RequestAction::Verify | RequestAction::Reapply) {
+        let reapply = action == RequestAction::Reapply;
+        check(&app, &user.subject(), id, reapply).await?;
+        let message = if reapply {
             "Grants applied again and checked."
         } else {
             "Access checked: see each table's result below."
         };
         return Ok(flash::redirect(&app, &here, message));
     }
-    let action = match action.as_str() {
-        "approve" => RequestAction::Approve,
-        "reject" => RequestAction::Reject,
-        "cancel" => RequestAction::Cancel,
-        "revoke" => RequestAction::Revoke,
-        "retry" => RequestAction::Retry,
-        _ => return Err(AppError::NotFound),
-    };
-    act(&app, &user, id, action, form.comment.trim()).await?;
+    act(&app, &user.subject(), id, action, form.comment.trim()).await?;
     let message = match action {
         RequestAction::Approve => "Approved: Wharf is applying the grants, and this page follows.",
         RequestAction::Reject => "Rejected.",
@@ -222,7 +205,7 @@ pub async fn ask_extension(
         until: form.until,
         reason: form.reason,
     };
-    extensions::ask(&app, &user, id, &body).await?;
+    extensions::ask(&app, &user.subject(), id, &body).await?;
     Ok(flash::redirect(
         &app,
         &format!("/requests/{id}"),
@@ -242,7 +225,15 @@ pub async fn decide_extension(
         "reject" => false,
         _ => return Err(AppError::NotFound),
     };
-    extensions::decide(&app, &user, id, extension, approve, form.comment.trim()).await?;
+    extensions::decide(
+        &app,
+        &user.subject(),
+        id,
+        extension,
+        approve,
+        form.comment.trim(),
+    )
+    .await?;
     let message = if approve {
         "Extension approved: access now ends later."
     } else {
@@ -285,7 +276,7 @@ pub async fn request_access(
         justification: form.justification,
         until: form.until,
     };
-    let request = submit(&app, &user, body, None).await?;
+    let request = submit(&app, &user.subject(), body, None).await?;
     let message = if request.status == RequestStatus::Submitted {
         format!(
             "Request sent: the owners of {} decide.",

@@ -1,5 +1,6 @@
-//! Extractors for the API whose rejections answer as problem+json with the field that is
-//! wrong, like every other API error (axum's own answer in plain text).
+//! Extractors whose rejections answer as problem+json with the field that is wrong, like
+//! every other API error (axum's own answer is plain text). The pages wrap them
+//! (`pages::PagePath`, `PageQuery`) to show the same errors as an error page.
 //!
 //! They are also where every text the API accepts first arrives, so they refuse text the
 //! databases cannot store alike ([`is_storable_text`]: a NUL character) in any string of
