@@ -4,6 +4,8 @@
 //! a thread-local subscriber would miss them). One test function, so nothing else runs SQL
 //! while it counts.
 
+// The support shared with the `it` binary, of which this one uses a part.
+#[allow(unused)]
 mod common;
 
 use std::fmt::Debug;

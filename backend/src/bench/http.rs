@@ -30,11 +30,34 @@ pub struct Served {
     pub token: Credential,
     pub session: Credential,
     pub store: Arc<dyn Store>,
-    _dir: tempfile::TempDir,
+    _dir: Scratch,
+}
+
+/// A directory of its own under the system's temp dir, removed when dropped (the benchmark
+/// needs no more than this, so `tempfile` stays a dependency of the tests only).
+struct Scratch(std::path::PathBuf);
+
+impl Scratch {
+    fn new() -> std::io::Result<Self> {
+        let name = format!("wharf-bench-{}", uuid::Uuid::now_v7().simple());
+        let path = std::env::temp_dir().join(name);
+        std::fs::create_dir(&path)?;
+        Ok(Self(path))
+    }
+
+    fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 pub async fn serve(index: Arc<CatalogIndex>) -> anyhow::Result<Served> {
-    let dir = tempfile::tempdir()?;
+    let dir = Scratch::new()?;
     let url = format!("sqlite://{}", dir.path().join("bench.db").display());
     let env = vec![
         // Served on a free loopback port: port 0 lets the host check accept any.
@@ -192,13 +215,14 @@ async fn wrk(
          end\n",
         paths.join(",")
     );
-    let file = tempfile::Builder::new().suffix(".lua").tempfile()?;
-    std::fs::write(file.path(), script)?;
+    let dir = Scratch::new()?;
+    let file = dir.path().join("paths.lua");
+    std::fs::write(&file, script)?;
     let threads = connections.min(2);
     let output = tokio::process::Command::new("wrk")
         .args(["-t", &threads.to_string(), "-c", &connections.to_string()])
         .args(["-d", &format!("{seconds}s"), "-s"])
-        .arg(file.path())
+        .arg(&file)
         .args(["-H", &format!("{}: {}", credential.0, credential.1)])
         .arg(&base[..origin_end])
         .output()

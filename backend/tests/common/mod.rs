@@ -1,8 +1,9 @@
 //! Test support: a fresh database per test (a SQLite file, or a new PostgreSQL database on
 //! the server at `WHARF_TEST_DATABASE_URL`) and a `TestApp` that sends requests through
-//! the real router without a socket.
+//! the real router without a socket; the worlds stories start from (`world`), and
+//! `stories!`, which runs each story on SQLite and on PostgreSQL.
 
-#![allow(dead_code)]
+pub mod world;
 
 use std::sync::Arc;
 
@@ -15,10 +16,78 @@ use wharf::app::{App, AppState, router};
 use wharf::config::{Config, DatabaseUrl};
 use wharf::store::{self, Store};
 
+/// Every story runs twice, on SQLite (in module `sqlite`) and on PostgreSQL (in module
+/// `postgres`), as `#[tokio::test]`s named after it. The stories are functions of the
+/// calling module, in one of four shapes:
+///
+/// - `stories!(app: a, b)`: `async fn a(postgres: bool)`, which builds its `TestApp` with
+///   `TestApp::builder().postgres(postgres)` (or a world from [`world`]);
+/// - `stories!(store: a, b)`: `async fn a(store: &dyn Store)` on a fresh, migrated database;
+/// - `stories!(store, seed = f: a, b)`: the same, after `f(store)` has run;
+/// - `stories!(store, world = W: a, b)`: `async fn a(store: &dyn Store, world: &W)`, the
+///   world made by `W::seed(store)`.
+macro_rules! stories {
+    (app: $($story:ident),* $(,)?) => {
+        $crate::common::stories!(@both $($story: |postgres| super::$story(postgres)),*);
+    };
+    (store: $($story:ident),* $(,)?) => {
+        $crate::common::stories!(@both $($story: |postgres| $crate::common::with_store(
+            postgres,
+            async |store| super::$story(store).await,
+        )),*);
+    };
+    (store, seed = $seed:ident: $($story:ident),* $(,)?) => {
+        $crate::common::stories!(@both $($story: |postgres| $crate::common::with_store(
+            postgres,
+            async |store| {
+                super::$seed(store).await;
+                super::$story(store).await
+            },
+        )),*);
+    };
+    (store, world = $world:ident: $($story:ident),* $(,)?) => {
+        $crate::common::stories!(@both $($story: |postgres| $crate::common::with_store(
+            postgres,
+            async |store| {
+                let world = super::$world::seed(store).await;
+                super::$story(store, &world).await
+            },
+        )),*);
+    };
+    (@both $($story:ident: $run:expr),*) => {
+        mod sqlite {
+            $(#[tokio::test]
+            async fn $story() {
+                ($run)(false).await
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test]
+            async fn $story() {
+                ($run)(true).await
+            })*
+        }
+    };
+}
+pub(crate) use stories;
+
 /// Where the PostgreSQL tests create their databases.
 pub fn postgres_admin_url() -> String {
     std::env::var("WHARF_TEST_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// A story on a fresh store: SQLite, or PostgreSQL when `postgres`; the PostgreSQL
+/// database is dropped after.
+pub async fn with_store(postgres: bool, story: impl AsyncFnOnce(&dyn Store)) {
+    let db = if postgres {
+        TestDb::postgres().await
+    } else {
+        TestDb::sqlite().await
+    };
+    let store = db.open().await;
+    story(store.as_ref()).await;
+    db.drop_database(store).await;
 }
 
 /// A database that exists for one test.

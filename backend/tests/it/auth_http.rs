@@ -1,10 +1,8 @@
 //! Sign-in, sessions, CSRF, API tokens and the policy, through the real router.
 
-mod common;
-
+use crate::common::{Browser, TestApp, body_json, body_text};
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use common::{Browser, TestApp, body_json, body_text};
 use serde_json::json;
 
 async fn token_for(app: &TestApp, browser: &Browser) -> String {

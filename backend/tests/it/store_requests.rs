@@ -1,28 +1,12 @@
 //! Listing access requests a page at a time, and finding one by its idempotency key, on
 //! SQLite and PostgreSQL.
 
-mod common;
-
-use common::TestDb;
+use crate::common::stories;
 use wharf::domain::access::NewAccessRequest;
 use wharf::domain::*;
 use wharf::store::{RequestFilter, Store};
 
-#[tokio::test]
-async fn sqlite_requests_page_newest_first() {
-    let db = TestDb::sqlite().await;
-    let store = db.open().await;
-    requests_page_newest_first(store.as_ref()).await;
-    db.drop_database(store).await;
-}
-
-#[tokio::test]
-async fn postgres_requests_page_newest_first() {
-    let db = TestDb::postgres().await;
-    let store = db.open().await;
-    requests_page_newest_first(store.as_ref()).await;
-    db.drop_database(store).await;
-}
+stories!(store: requests_page_newest_first);
 
 fn team(name: &str) -> TeamName {
     TeamName::parse(name).unwrap()

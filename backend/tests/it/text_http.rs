@@ -3,32 +3,15 @@
 //! filters, path parameters) with a NUL in it is refused at the edge with a 422 naming
 //! the field, on both databases, and nothing is stored.
 
-mod common;
-
+use crate::common::stories;
+use crate::common::world::{Market, Orders, Tables};
+use crate::common::{TestApp, body_json};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use common::{TestApp, body_json};
 use serde_json::{Value, json};
 
-/// Every story runs on SQLite and on PostgreSQL.
-macro_rules! on_both_stores {
-    ($($story:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test]
-            async fn $story() {
-                super::$story(false).await
-            })*
-        }
-        mod postgres {
-            $(#[tokio::test]
-            async fn $story() {
-                super::$story(true).await
-            })*
-        }
-    };
-}
-
-on_both_stores!(
+stories!(
+    app:
     a_nul_in_any_body_field_is_422_naming_the_field,
     a_nul_in_a_list_filter_or_path_is_422_naming_the_parameter,
     a_nul_in_a_page_form_is_the_error_page_naming_the_field,
@@ -55,78 +38,43 @@ async fn refusal(response: axum::response::Response) -> (u16, Vec<String>) {
 
 /// A domain, a product with a table, a principal of analytics and a submitted request.
 struct World {
-    app: TestApp,
-    root: String,
-    omar: String,
-    ana: String,
-    principal: String,
+    market: Market,
     request: String,
 }
 
-async fn world(postgres: bool) -> World {
-    let app = TestApp::builder().postgres(postgres).build().await;
-    let (root, omar, ana) = (
-        app.token("root").await,
-        app.token("omar").await,
-        app.token("ana").await,
-    );
-    let ok = |response: axum::response::Response, what: &str| {
-        assert!(
-            response.status().is_success(),
-            "{what}: {}",
-            response.status()
-        );
-        response
-    };
-    let sales = json!({"name": "Sales"});
-    ok(
-        app.api("POST", "/api/v1/domains", Some(&root), Some(sales))
-            .await,
-        "domain",
-    );
-    let product = json!({"name": "Orders", "domain": "sales", "owner_team": "sales-data"});
-    ok(
-        app.api("POST", "/api/v1/products", Some(&omar), Some(product))
-            .await,
-        "product",
-    );
-    let tables = json!({"tables": [{"database": "sales", "table": "orders",
-        "columns": [{"name": "id", "data_type": "bigint"}]}]});
-    let path = "/api/v1/products/orders/assets";
-    ok(
-        app.api("POST", path, Some(&omar), Some(tables)).await,
-        "assets",
-    );
-    let path = "/api/v1/products/orders/publish";
-    ok(app.api("POST", path, Some(&omar), None).await, "publish");
-    let principal = json!({"team": "analytics", "arn": "arn:aws:iam::111122223333:role/bi"});
-    let path = "/api/v1/environments/sandbox/principals";
-    let principal = body_json(ok(
-        app.api("POST", path, Some(&ana), Some(principal)).await,
-        "principal",
-    ))
-    .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let request = access_request(&principal, "Churn analysis");
-    let path = "/api/v1/access-requests";
-    let request = body_json(ok(
-        app.api("POST", path, Some(&ana), Some(request)).await,
-        "request",
-    ))
-    .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    World {
-        app,
-        root,
-        omar,
-        ana,
-        principal,
-        request,
+impl std::ops::Deref for World {
+    type Target = Market;
+    fn deref(&self) -> &Market {
+        &self.market
     }
+}
+
+async fn world(postgres: bool) -> World {
+    let market = Orders {
+        postgres,
+        max_access_days: None,
+        tables: Tables::One,
+        ..Orders::default()
+    }
+    .publish()
+    .await;
+    let request = access_request(&market.principal, "Churn analysis");
+    let created = market
+        .app
+        .api(
+            "POST",
+            "/api/v1/access-requests",
+            Some(&market.ana),
+            Some(request),
+        )
+        .await;
+    assert!(
+        created.status().is_success(),
+        "request: {}",
+        created.status()
+    );
+    let request = body_json(created).await["id"].as_str().unwrap().to_owned();
+    World { market, request }
 }
 
 fn access_request(principal: &str, why: &str) -> Value {
@@ -365,7 +313,7 @@ async fn a_nul_in_a_page_form_is_the_error_page_naming_the_field(postgres: bool)
             .unwrap()
             .starts_with("text/html")
     );
-    let page = common::body_text(response).await;
+    let page = crate::common::body_text(response).await;
     assert!(page.contains("label"), "{page}");
     let sandbox = app.store().ensure_sandbox_environment().await.unwrap();
     assert!(

@@ -1,81 +1,44 @@
 //! Grants, extensions and the audit export through the real router (sandbox grants, a real
 //! worker): who may see and do what, and what the pages show.
 
-mod common;
+use std::time::Duration;
 
-use std::time::{Duration, Instant};
-
+use crate::common::world::{Market, Orders, date_in, wait_for};
+use crate::common::{Browser, TestApp, body_json, body_text};
 use axum::http::StatusCode;
-use common::{Browser, TestApp, body_json, body_text};
 use serde_json::{Value, json};
-use tokio::sync::watch;
 
+/// The common world, with a granted request of ana's and an outsider.
 struct World {
-    app: TestApp,
-    omar: String,
-    ana: String,
-    root: String,
+    market: Market,
     /// A member of marketing only: no business with this product or role.
     outsider: String,
     /// A granted request of ana's for two tables.
     request: String,
-    _stop: watch::Sender<bool>,
+}
+
+impl std::ops::Deref for World {
+    type Target = Market;
+    fn deref(&self) -> &Market {
+        &self.market
+    }
 }
 
 async fn granted_world() -> World {
-    let app = TestApp::new().await;
-    let (omar, ana, root) = (
-        app.token("omar").await,
-        app.token("ana").await,
-        app.token("root").await,
-    );
-    app.api(
-        "POST",
-        "/api/v1/domains",
-        Some(&root),
-        Some(json!({"name": "Sales"})),
-    )
-    .await;
-    let product = json!({"name": "Orders", "domain": "sales", "owner_team": "sales-data", "max_access_days": 90});
-    assert_eq!(
-        app.api("POST", "/api/v1/products", Some(&omar), Some(product))
-            .await
-            .status(),
-        StatusCode::CREATED
-    );
-    let tables = json!({"tables": [
-        {"database": "sales", "table": "orders", "columns": [{"name": "id", "data_type": "bigint"}, {"name": "email", "data_type": "string"}]},
-        {"database": "sales", "table": "returns", "columns": [{"name": "id", "data_type": "bigint"}]}]});
-    app.api(
-        "POST",
-        "/api/v1/products/orders/assets",
-        Some(&omar),
-        Some(tables),
-    )
-    .await;
-    app.api("POST", "/api/v1/products/orders/publish", Some(&omar), None)
-        .await;
-    let principal = body_json(
-        app.api(
-            "POST",
-            "/api/v1/environments/sandbox/principals",
-            Some(&ana),
-            Some(json!({"team": "analytics", "arn": "arn:aws:iam::111122223333:role/bi"})),
-        )
-        .await,
-    )
-    .await;
-    let (stop, stopped) = watch::channel(false);
-    tokio::spawn(wharf::server::worker_for(&app.state).run(stopped));
-    let until = (time::OffsetDateTime::now_utc() + time::Duration::days(30))
-        .date()
-        .to_string();
+    let market = Orders::default().publish().await.with_worker();
+    let Market {
+        app,
+        omar,
+        ana,
+        principal,
+        ..
+    } = &market;
     let body = json!({
-        "product": "orders", "principal_id": principal["id"], "justification": "Churn analysis for Q3",
-        "until": until, "tables": [{"table": "sales.orders", "columns": ["id"]}, {"table": "sales.returns"}],
+        "product": "orders", "principal_id": principal, "justification": "Churn analysis for Q3",
+        "until": date_in(30), "tables": [{"table": "sales.orders", "columns": ["id"]}, {"table": "sales.returns"}],
     });
     let created = body_json(
-        app.api("POST", "/api/v1/access-requests", Some(&ana), Some(body))
+        app.api("POST", "/api/v1/access-requests", Some(ana), Some(body))
             .await,
     )
     .await;
@@ -84,22 +47,18 @@ async fn granted_world() -> World {
         .api(
             "POST",
             &format!("/api/v1/access-requests/{request}/approve"),
-            Some(&omar),
+            Some(omar),
             Some(json!({"comment": "for the churn work"})),
         )
         .await;
     assert_eq!(approved.status(), StatusCode::OK);
-    wait_for(&app, &ana, &request, "granted").await;
+    wait_for(app, ana, &request, "granted").await;
     // A member of marketing only: signs in through a token made by hand in the store.
-    let outsider = outsider_token(&app).await;
+    let outsider = outsider_token(app).await;
     World {
-        app,
-        omar,
-        ana,
-        root,
+        market,
         outsider,
         request,
-        _stop: stop,
     }
 }
 
@@ -129,31 +88,6 @@ async fn outsider_token(app: &TestApp) -> String {
         .await
         .unwrap();
     secret
-}
-
-async fn wait_for(app: &TestApp, token: &str, id: &str, status: &str) -> Value {
-    let started = Instant::now();
-    loop {
-        let request = body_json(
-            app.api(
-                "GET",
-                &format!("/api/v1/access-requests/{id}"),
-                Some(token),
-                None,
-            )
-            .await,
-        )
-        .await;
-        if request["status"] == status {
-            return request;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "still {}: {request}",
-            request["status"]
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 /// GET a path; a list comes back as `{"items": [...], "next_cursor": ...}`, the cursor
@@ -307,12 +241,6 @@ async fn post(app: &TestApp, token: &str, path: &str, body: Value) -> (StatusCod
     let status = response.status();
     let text = body_text(response).await;
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
-
-fn date_in(days: i64) -> String {
-    (time::OffsetDateTime::now_utc() + time::Duration::days(days))
-        .date()
-        .to_string()
 }
 
 #[tokio::test]

@@ -2,37 +2,19 @@
 //! caller may see), and signed webhooks with retries, against the real router, a real
 //! worker and relay, and a real HTTP receiver on loopback.
 
-mod common;
-
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::common::stories;
+use crate::common::world::{Market, Orders, Tables};
+use crate::common::{TestApp, body_json, body_text};
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode};
-use common::{TestApp, body_json, body_text};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
-use tokio::sync::watch;
 
-/// Every story runs on SQLite and on PostgreSQL.
-macro_rules! on_both_stores {
-    ($($story:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test]
-            async fn $story() {
-                super::$story(false).await
-            })*
-        }
-        mod postgres {
-            $(#[tokio::test]
-            async fn $story() {
-                super::$story(true).await
-            })*
-        }
-    };
-}
-
-on_both_stores!(
+stories!(
+    app:
     owners_and_requesters_are_notified,
     the_feed_shows_each_caller_only_what_they_may_see,
     the_live_stream_tells_the_request_page_what_changed,
@@ -41,76 +23,21 @@ on_both_stores!(
     webhook_addresses_and_scopes_are_checked,
 );
 
-struct World {
-    app: TestApp,
-    omar: String,
-    ana: String,
-    sofia: String,
-    root: String,
-    principal: String,
-    _stop: watch::Sender<bool>,
-}
-
 /// A published sandbox product `orders` owned by sales-data, a role for analytics, and the
 /// worker plus event delivery (relay scheduler, hub, webhook dispatcher) running.
-async fn world(postgres: bool) -> World {
-    let app = TestApp::builder().postgres(postgres).build().await;
-    let (omar, ana, sofia, root) = (
-        app.token("omar").await,
-        app.token("ana").await,
-        app.token("sofia").await,
-        app.token("root").await,
-    );
-    app.api(
-        "POST",
-        "/api/v1/domains",
-        Some(&root),
-        Some(json!({"name": "Sales"})),
-    )
-    .await;
-    let product = json!({"name": "Orders", "domain": "sales", "owner_team": "sales-data", "max_access_days": 90});
-    assert_eq!(
-        app.api("POST", "/api/v1/products", Some(&omar), Some(product))
-            .await
-            .status(),
-        StatusCode::CREATED
-    );
-    let tables = json!({"tables": [{"database": "sales", "table": "orders", "columns": [{"name": "id", "data_type": "bigint"}]}]});
-    app.api(
-        "POST",
-        "/api/v1/products/orders/assets",
-        Some(&omar),
-        Some(tables),
-    )
-    .await;
-    app.api("POST", "/api/v1/products/orders/publish", Some(&omar), None)
-        .await;
-    let principal = json!({"team": "analytics", "arn": "arn:aws:iam::111122223333:role/bi"});
-    let principal = body_json(
-        app.api(
-            "POST",
-            "/api/v1/environments/sandbox/principals",
-            Some(&ana),
-            Some(principal),
-        )
-        .await,
-    )
-    .await;
-    let (stop, stopped) = watch::channel(false);
-    tokio::spawn(wharf::server::worker_for(&app.state).run(stopped.clone()));
-    wharf::server::spawn_event_delivery(&app.state, &stopped);
-    World {
-        app,
-        omar,
-        ana,
-        sofia,
-        root,
-        principal: principal["id"].as_str().unwrap().to_owned(),
-        _stop: stop,
+async fn world(postgres: bool) -> Market {
+    Orders {
+        postgres,
+        tables: Tables::One,
+        ..Orders::default()
     }
+    .publish()
+    .await
+    .with_worker()
+    .with_event_delivery()
 }
 
-async fn submit(w: &World) -> String {
+async fn submit(w: &Market) -> String {
     let until = (time::OffsetDateTime::now_utc() + time::Duration::days(30)).date();
     let body = json!({"product": "orders", "principal_id": w.principal, "justification": "Churn analysis",
         "until": until.to_string(), "tables": [{"table": "sales.orders"}]});

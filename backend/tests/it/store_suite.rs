@@ -1,42 +1,14 @@
 //! The store conformance suite: every story runs against SQLite and PostgreSQL.
 
-mod common;
-
 use std::time::Duration;
 
-use common::TestDb;
+use crate::common::stories;
 use time::Duration as TimeDelta;
 use wharf::domain::*;
 use wharf::store::{NewJob, Store, StoreError, now};
 
-macro_rules! stories {
-    ($($story:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $story() {
-                    let db = super::TestDb::sqlite().await;
-                    let store = db.open().await;
-                    super::$story(store.as_ref()).await;
-                    db.drop_database(store).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $story() {
-                    let db = super::TestDb::postgres().await;
-                    let store = db.open().await;
-                    super::$story(store.as_ref()).await;
-                    db.drop_database(store).await;
-                }
-            )*
-        }
-    };
-}
-
 stories!(
+    store:
     migrations_apply_and_ping,
     sign_in_replaces_memberships,
     domains_record_audit_and_outbox_in_one_transaction,

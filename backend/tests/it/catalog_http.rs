@@ -1,11 +1,10 @@
 //! The catalog through the real router: products, visibility, editing, tables, principals,
 //! and the bad input people and scripts send.
 
-mod common;
-
+use crate::common::stories;
+use crate::common::{TestApp, body_json, body_text};
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use common::{TestApp, body_json, body_text};
 use serde_json::json;
 
 /// An app with a domain, and tokens for an owner (omar, sales-data), an analyst (ana) and an admin.
@@ -709,12 +708,4 @@ async fn only_publishers_of_an_aws_environment_can_publish_from_it(postgres: boo
     );
 }
 
-#[tokio::test]
-async fn only_publishers_of_an_aws_environment_can_publish_from_it_on_sqlite() {
-    only_publishers_of_an_aws_environment_can_publish_from_it(false).await;
-}
-
-#[tokio::test]
-async fn only_publishers_of_an_aws_environment_can_publish_from_it_on_postgres() {
-    only_publishers_of_an_aws_environment_can_publish_from_it(true).await;
-}
+stories!(app: only_publishers_of_an_aws_environment_can_publish_from_it);

@@ -1,41 +1,11 @@
 //! Catalog stories (environments, principals, products, tables, re-sync) on SQLite and PostgreSQL.
 
-mod common;
-
-use common::TestDb;
+use crate::common::stories;
 use wharf::domain::*;
 use wharf::store::{ResyncOutcome, Store, StoreError};
 
-macro_rules! stories {
-    ($($story:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $story() {
-                    let db = super::TestDb::sqlite().await;
-                    let store = db.open().await;
-                    super::seed(store.as_ref()).await;
-                    super::$story(store.as_ref()).await;
-                    db.drop_database(store).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $story() {
-                    let db = super::TestDb::postgres().await;
-                    let store = db.open().await;
-                    super::seed(store.as_ref()).await;
-                    super::$story(store.as_ref()).await;
-                    db.drop_database(store).await;
-                }
-            )*
-        }
-    };
-}
-
 stories!(
+    store, seed = seed:
     environments_and_principals,
     environment_publishers_are_set_narrowed_and_removed,
     products_are_created_edited_and_published,

@@ -4,18 +4,16 @@
 //! After an intended change to the API, update the snapshot and review its diff:
 //!
 //! ```sh
-//! INSTA_UPDATE=always cargo test -p wharf --test openapi
-//! git diff backend/tests/snapshots/
+//! INSTA_UPDATE=always cargo test -p wharf --test it openapi
+//! git diff backend/tests/it/snapshots/
 //! ```
-
-mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+use crate::common::{TestApp, body_json};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use common::{TestApp, body_json};
 
 #[test]
 fn the_whole_document_matches_its_snapshot() {
@@ -134,7 +132,7 @@ async fn the_document_and_the_reference_page_are_served() {
 
     let response = app.get("/api/docs").await;
     assert_eq!(response.status(), StatusCode::OK);
-    let html = common::body_text(response).await;
+    let html = crate::common::body_text(response).await;
     for expected in [
         "POST /api/v1/access-requests/{id}/approve",
         "Idempotency-Key",

@@ -2,45 +2,15 @@
 //! extensions (one pending, approval moves the end date, events in the same transaction),
 //! and the audit export's visibility.
 
-mod common;
-
-use common::TestDb;
+use crate::common::stories;
 use wharf::domain::access::{AccessRequest, NewAccessRequest, Transition};
 use wharf::domain::extensions::{ExtensionStatus, NewExtension};
 use wharf::domain::grants::GrantScope;
 use wharf::domain::*;
 use wharf::store::{AuditFilter, GrantFilter, GrantRecord, ItemOutcome, Store, StoreError, now};
 
-macro_rules! stories {
-    ($($story:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $story() {
-                    let db = super::TestDb::sqlite().await;
-                    let store = db.open().await;
-                    let world = super::World::seed(store.as_ref()).await;
-                    super::$story(store.as_ref(), &world).await;
-                    db.drop_database(store).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $story() {
-                    let db = super::TestDb::postgres().await;
-                    let store = db.open().await;
-                    let world = super::World::seed(store.as_ref()).await;
-                    super::$story(store.as_ref(), &world).await;
-                    db.drop_database(store).await;
-                }
-            )*
-        }
-    };
-}
-
 stories!(
+    store, world = World:
     grants_answer_who_holds_what_and_why,
     grants_are_listed_only_to_those_who_may_see_them,
     extensions_move_the_end_date_once_approved,

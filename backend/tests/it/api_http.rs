@@ -2,14 +2,13 @@
 //! the wrong field named, cursor pagination with `Link: rel="next"`, `If-Match` / 412,
 //! and idempotent access-request creation.
 
-mod common;
-
 use std::collections::BTreeSet;
 
+use crate::common::world::{Market, Orders, Tables};
+use crate::common::{TestApp, body_json};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use axum::response::Response;
-use common::{TestApp, body_json};
 use serde_json::{Value, json};
 
 fn send(method: &str, path: &str, token: &str) -> axum::http::request::Builder {
@@ -172,52 +171,14 @@ async fn lists_page_with_a_cursor_and_a_next_link() {
 }
 
 /// A published sandbox product owned by sales-data and a role of analytics.
-async fn product_and_principal(app: &TestApp) -> (String, String, String) {
-    let (omar, ana, root) = (
-        app.token("omar").await,
-        app.token("ana").await,
-        app.token("root").await,
-    );
-    app.api(
-        "POST",
-        "/api/v1/domains",
-        Some(&root),
-        Some(json!({"name": "Sales"})),
-    )
-    .await;
-    let product = json!({"name": "Orders", "domain": "sales", "owner_team": "sales-data"});
-    let created = app
-        .api("POST", "/api/v1/products", Some(&omar), Some(product))
-        .await;
-    assert_eq!(created.status(), StatusCode::CREATED);
-    let tables = json!({"tables": [{"database": "sales", "table": "orders",
-        "columns": [{"name": "id", "data_type": "bigint"}]}]});
-    app.api(
-        "POST",
-        "/api/v1/products/orders/assets",
-        Some(&omar),
-        Some(tables),
-    )
-    .await;
-    let published = app
-        .api("POST", "/api/v1/products/orders/publish", Some(&omar), None)
-        .await;
-    assert_eq!(published.status(), StatusCode::OK);
-    let principal = json!({"team": "analytics", "arn": "arn:aws:iam::111122223333:role/bi"});
-    let principal = body_json(
-        app.api(
-            "POST",
-            "/api/v1/environments/sandbox/principals",
-            Some(&ana),
-            Some(principal),
-        )
-        .await,
-    )
-    .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    (omar, ana, principal)
+async fn orders() -> Market {
+    Orders {
+        max_access_days: None,
+        tables: Tables::One,
+        ..Orders::default()
+    }
+    .publish()
+    .await
 }
 
 fn access_request(principal: &str, why: &str) -> Value {
@@ -237,14 +198,14 @@ async fn submit(app: &TestApp, token: &str, key: Option<&str>, body: &Value) -> 
 
 #[tokio::test]
 async fn access_requests_page_newest_first_and_retries_with_a_key_create_nothing() {
-    let app = TestApp::new().await;
-    let (omar, ana, principal) = product_and_principal(&app).await;
+    let w = orders().await;
+    let (app, omar, ana, principal) = (&w.app, &w.omar, &w.ana, &w.principal);
     // Too far in the future for the product: fix the limit first.
     let edit = json!({"name": "Orders", "domain": "sales", "owner_team": "sales-data",
         "max_access_days": 3650});
     let response = app
         .request(
-            send("PUT", "/api/v1/products/orders", &omar)
+            send("PUT", "/api/v1/products/orders", omar)
                 .header("content-type", "application/json")
                 .body(Body::from(edit.to_string()))
                 .unwrap(),
@@ -254,31 +215,25 @@ async fn access_requests_page_newest_first_and_retries_with_a_key_create_nothing
 
     let mut created = Vec::new();
     for n in 0..5 {
-        let body = access_request(&principal, &format!("Dashboard number {n}"));
-        let response = submit(&app, &ana, Some(&format!("key-{n}")), &body).await;
+        let body = access_request(principal, &format!("Dashboard number {n}"));
+        let response = submit(app, ana, Some(&format!("key-{n}")), &body).await;
         assert_eq!(response.status(), StatusCode::CREATED);
         created.push(body_json(response).await["id"].as_str().unwrap().to_owned());
     }
     // 2099 is beyond 3650 days: refused, naming the field.
-    let mut too_long = access_request(&principal, "Too long a time");
+    let mut too_long = access_request(principal, "Too long a time");
     too_long["until"] = json!("2099-01-01");
-    let (status, p) = problem(submit(&app, &ana, None, &too_long).await).await;
+    let (status, p) = problem(submit(app, ana, None, &too_long).await).await;
     assert_eq!(status, 422);
     assert_eq!(fields(&p), vec!["until"]);
 
-    let (ids, pages) = walk(
-        &app,
-        &ana,
-        "/api/v1/access-requests?scope=mine&limit=2",
-        "id",
-    )
-    .await;
+    let (ids, pages) = walk(app, ana, "/api/v1/access-requests?scope=mine&limit=2", "id").await;
     created.reverse();
     assert_eq!(ids, created, "newest first, each once");
     assert_eq!(pages, 3);
     let (inbox, _) = walk(
-        &app,
-        &omar,
+        app,
+        omar,
         "/api/v1/access-requests?scope=inbox&limit=2",
         "id",
     )
@@ -291,16 +246,16 @@ async fn access_requests_page_newest_first_and_retries_with_a_key_create_nothing
         .api(
             "POST",
             &format!("/api/v1/access-requests/{first}/cancel"),
-            Some(&ana),
+            Some(ana),
             None,
         )
         .await;
     assert_eq!(cancelled.status(), 200);
     let again = submit(
-        &app,
-        &ana,
+        app,
+        ana,
         Some("key-0"),
-        &access_request(&principal, "Dashboard number 0"),
+        &access_request(principal, "Dashboard number 0"),
     )
     .await;
     assert_eq!(again.status(), StatusCode::CREATED);
@@ -309,15 +264,15 @@ async fn access_requests_page_newest_first_and_retries_with_a_key_create_nothing
         (again["id"].as_str(), again["status"].as_str()),
         (Some(first.as_str()), Some("cancelled"))
     );
-    let (all, _) = walk(&app, &ana, "/api/v1/access-requests?scope=mine", "id").await;
+    let (all, _) = walk(app, ana, "/api/v1/access-requests?scope=mine", "id").await;
     assert_eq!(all.len(), 5, "the retry created nothing");
     // The same key for another product or principal is a mistake, not a retry.
-    let mut other = access_request(&principal, "Dashboard number 0");
+    let mut other = access_request(principal, "Dashboard number 0");
     other["principal_id"] = json!(uuid::Uuid::now_v7());
-    let (status, p) = problem(submit(&app, &ana, Some("key-0"), &other).await).await;
+    let (status, p) = problem(submit(app, ana, Some("key-0"), &other).await).await;
     assert_eq!((status, fields(&p)), (422, vec!["Idempotency-Key"]));
     assert_eq!(
-        walk(&app, &ana, "/api/v1/access-requests?scope=mine", "id")
+        walk(app, ana, "/api/v1/access-requests?scope=mine", "id")
             .await
             .0
             .len(),
@@ -329,18 +284,18 @@ async fn access_requests_page_newest_first_and_retries_with_a_key_create_nothing
 
 #[tokio::test]
 async fn a_stale_if_match_is_412_and_changes_nothing() {
-    let app = TestApp::new().await;
-    let (omar, _, _) = product_and_principal(&app).await;
+    let w = orders().await;
+    let (app, omar) = (&w.app, &w.omar);
     let read = app
         .request(
-            send("GET", "/api/v1/products/orders", &omar)
+            send("GET", "/api/v1/products/orders", omar)
                 .body(Body::empty())
                 .unwrap(),
         )
         .await;
     let etag = read.headers()["etag"].to_str().unwrap().to_owned();
     let edit = |description: &str, if_match: &str| {
-        send("PUT", "/api/v1/products/orders", &omar)
+        send("PUT", "/api/v1/products/orders", omar)
             .header("content-type", "application/json")
             .header("if-match", if_match)
             .body(Body::from(
@@ -357,7 +312,7 @@ async fn a_stale_if_match_is_412_and_changes_nothing() {
     assert_eq!(status, 412);
     let now = body_json(
         app.request(
-            send("GET", "/api/v1/products/orders", &omar)
+            send("GET", "/api/v1/products/orders", omar)
                 .body(Body::empty())
                 .unwrap(),
         )

@@ -1,123 +1,32 @@
 //! Access requests through the real router, on the sandbox (grants recorded only), with a
 //! real worker running the jobs.
 
-mod common;
-
-use std::time::{Duration, Instant};
-
+use crate::common::world::{Market, Orders, date_in, wait_for};
+use crate::common::{TestApp, body_json, body_text};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use common::{TestApp, body_json, body_text};
 use serde_json::{Value, json};
-use tokio::sync::watch;
-
-struct World {
-    app: TestApp,
-    omar: String,
-    ana: String,
-    sofia: String,
-    principal: String,
-    _stop: watch::Sender<bool>,
-}
 
 /// A published sandbox product owned by sales-data, a role for analytics, and a worker.
-async fn world(auto_approve: bool) -> World {
-    let app = TestApp::new().await;
-    let (omar, ana, sofia, root) = (
-        app.token("omar").await,
-        app.token("ana").await,
-        app.token("sofia").await,
-        app.token("root").await,
-    );
-    app.api(
-        "POST",
-        "/api/v1/domains",
-        Some(&root),
-        Some(json!({"name": "Sales"})),
-    )
-    .await;
-    let product = json!({"name": "Orders", "domain": "sales", "owner_team": "sales-data", "auto_approve": auto_approve, "max_access_days": 90});
-    assert_eq!(
-        app.api("POST", "/api/v1/products", Some(&omar), Some(product))
-            .await
-            .status(),
-        StatusCode::CREATED
-    );
-    let tables = json!({"tables": [
-        {"database": "sales", "table": "orders", "columns": [{"name": "id", "data_type": "bigint"}, {"name": "email", "data_type": "string"}]},
-        {"database": "sales", "table": "returns", "columns": [{"name": "id", "data_type": "bigint"}]}]});
-    app.api(
-        "POST",
-        "/api/v1/products/orders/assets",
-        Some(&omar),
-        Some(tables),
-    )
-    .await;
-    app.api("POST", "/api/v1/products/orders/publish", Some(&omar), None)
-        .await;
-    let principal = json!({"team": "analytics", "arn": "arn:aws:iam::111122223333:role/bi"});
-    let principal = body_json(
-        app.api(
-            "POST",
-            "/api/v1/environments/sandbox/principals",
-            Some(&ana),
-            Some(principal),
-        )
-        .await,
-    )
-    .await;
-    let (stop, stopped) = watch::channel(false);
-    tokio::spawn(wharf::server::worker_for(&app.state).run(stopped));
-    World {
-        app,
-        omar,
-        ana,
-        sofia,
-        principal: principal["id"].as_str().unwrap().to_owned(),
-        _stop: stop,
+async fn world(auto_approve: bool) -> Market {
+    Orders {
+        auto_approve,
+        ..Orders::default()
     }
-}
-
-fn until(days: i64) -> String {
-    (time::OffsetDateTime::now_utc() + time::Duration::days(days))
-        .date()
-        .to_string()
+    .publish()
+    .await
+    .with_worker()
 }
 
 fn request(principal: &str, extra: Value) -> Value {
     let mut body = json!({
         "product": "orders", "principal_id": principal, "justification": "Churn analysis for Q3",
-        "until": until(30), "tables": [{"table": "sales.orders", "columns": ["id"]}, {"table": "sales.returns"}],
+        "until": date_in(30), "tables": [{"table": "sales.orders", "columns": ["id"]}, {"table": "sales.returns"}],
     });
     body.as_object_mut()
         .unwrap()
         .extend(extra.as_object().unwrap().clone());
     body
-}
-
-async fn wait_for(app: &TestApp, token: &str, id: &str, status: &str) -> Value {
-    let started = Instant::now();
-    loop {
-        let request = body_json(
-            app.api(
-                "GET",
-                &format!("/api/v1/access-requests/{id}"),
-                Some(token),
-                None,
-            )
-            .await,
-        )
-        .await;
-        if request["status"] == status {
-            return request;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "still {}: {request}",
-            request["status"]
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 #[tokio::test]
@@ -287,7 +196,7 @@ async fn requests_that_must_be_refused_are_and_nothing_is_granted() {
         StatusCode::FORBIDDEN
     );
     for (extra, field) in [
-        (json!({"until": until(365)}), "until"),
+        (json!({"until": date_in(365)}), "until"),
         (json!({"until": "yesterday"}), "until"),
         (json!({"justification": "pls"}), "justification"),
         (json!({"tables": [{"table": "sales.nope"}]}), "tables"),

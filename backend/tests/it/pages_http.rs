@@ -1,11 +1,9 @@
 //! Page polish through the real router: flash messages after actions (post/redirect/get),
 //! server-rendered charts with their text alternatives, empty states.
 
-mod common;
-
+use crate::common::{TestApp, body_text};
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use common::{TestApp, body_text};
 
 fn set_cookies(response: &axum::http::Response<Body>) -> Vec<String> {
     response

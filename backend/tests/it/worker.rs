@@ -1,14 +1,12 @@
 //! The job worker against a real (SQLite) store: runs handlers, retries failures with
 //! backoff, and stops between jobs on shutdown.
 
-mod common;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use crate::common::TestApp;
 use async_trait::async_trait;
-use common::TestApp;
 use tokio::sync::watch;
 use wharf::jobs::{JobHandler, Worker};
 

@@ -1,10 +1,8 @@
 //! The HTTP shell through the real router: pages, errors, headers, health, metrics, assets.
 
-mod common;
-
+use crate::common::{TestApp, body_text};
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use common::{TestApp, body_text};
 use wharf::domain::{Actor, NewDomain, Slug};
 
 #[tokio::test]
