@@ -9,98 +9,84 @@ use time::OffsetDateTime;
 
 use super::{Invalid, OutboxEvent};
 
-/// Every event type Wharf emits, with what it means. The README's catalogue lists the
-/// same types with their `data` shapes.
-pub const EVENT_TYPES: &[(&str, &str)] = &[
-    (
-        "wharf.product.created",
-        "a data product was created (as a draft)",
-    ),
-    (
-        "wharf.product.updated",
-        "a product's description, owners or settings changed",
-    ),
-    (
-        "wharf.product.published",
-        "a product became visible to everyone",
-    ),
-    ("wharf.product.deprecated", "a product is deprecated"),
-    (
-        "wharf.product.assets_changed",
-        "tables were imported or defined, or a re-sync found a table's description, location or parameters changed",
-    ),
-    (
-        "wharf.product.schema_changed",
-        "a re-sync found changed columns or tables",
-    ),
-    ("wharf.access.requested", "someone asked for access"),
-    (
-        "wharf.access.approved",
-        "an owner approved; grants are being applied",
-    ),
-    ("wharf.access.rejected", "an owner rejected the request"),
-    (
-        "wharf.access.cancelled",
-        "the requester withdrew the request",
-    ),
-    (
-        "wharf.access.retried",
-        "failed grants are being applied again",
-    ),
-    (
-        "wharf.access.granted",
-        "every grant is applied and verified",
-    ),
-    ("wharf.access.failed", "a grant could not be applied"),
-    ("wharf.access.revoke_requested", "access is being revoked"),
-    (
-        "wharf.access.expiring",
-        "the end date passed; grants are being removed",
-    ),
-    (
-        "wharf.access.expiry_approaching",
-        "access ends within three days",
-    ),
-    ("wharf.access.revoked", "grants were removed after a revoke"),
-    (
-        "wharf.access.expired",
-        "grants were removed at the end date",
-    ),
-    (
-        "wharf.access.unhealthy",
-        "verification found a grant missing or different",
-    ),
-    (
-        "wharf.access.extension_requested",
-        "the requester asked for a later end date",
-    ),
-    (
-        "wharf.access.extended",
-        "an extension was approved: the end date moved",
-    ),
-    (
-        "wharf.access.extension_rejected",
-        "an extension was rejected: the end date stays",
-    ),
-    ("wharf.domain.created", "a business domain was created"),
-    ("wharf.environment.created", "an environment was registered"),
-    (
-        "wharf.environment.publisher_set",
-        "a team may now publish from an environment (or from other databases of it)",
-    ),
-    (
-        "wharf.environment.publisher_removed",
-        "a team may no longer publish from an environment",
-    ),
-    (
-        "wharf.principal.registered",
-        "a consumer principal was registered to a team",
-    ),
-    (
-        "wharf.principal.removed",
-        "a consumer principal was removed",
-    ),
-];
+macro_rules! event_types {
+    ($($variant:ident => $wire:literal, $meaning:literal;)*) => {
+        /// Every event type Wharf emits. Its wire name (the CloudEvents `type`) is what the
+        /// rest of the mesh scripts against: never rename one.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum EventType {
+            $(#[doc = $meaning] $variant,)*
+        }
+
+        impl EventType {
+            /// Every type, in the order the README's catalogue lists them.
+            pub const ALL: &[EventType] = &[$(EventType::$variant),*];
+
+            /// The wire name, like `wharf.access.granted`.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(EventType::$variant => $wire,)*
+                }
+            }
+
+            /// The type with this wire name, if Wharf emits one.
+            pub fn from_wire(name: &str) -> Option<Self> {
+                match name {
+                    $($wire => Some(EventType::$variant),)*
+                    _ => None,
+                }
+            }
+
+            /// What the event means, in a sentence.
+            pub const fn meaning(self) -> &'static str {
+                match self {
+                    $(EventType::$variant => $meaning,)*
+                }
+            }
+        }
+
+        /// Every event type Wharf emits, with what it means. The README's catalogue lists
+        /// the same types with their `data` shapes.
+        pub const EVENT_TYPES: &[(&str, &str)] = &[$(($wire, $meaning)),*];
+    };
+}
+
+event_types! {
+    ProductCreated => "wharf.product.created", "a data product was created (as a draft)";
+    ProductUpdated => "wharf.product.updated", "a product's description, owners or settings changed";
+    ProductPublished => "wharf.product.published", "a product became visible to everyone";
+    ProductDeprecated => "wharf.product.deprecated", "a product is deprecated";
+    ProductAssetsChanged => "wharf.product.assets_changed", "tables were imported or defined, or a re-sync found a table's description, location or parameters changed";
+    ProductSchemaChanged => "wharf.product.schema_changed", "a re-sync found changed columns or tables";
+    AccessRequested => "wharf.access.requested", "someone asked for access";
+    AccessApproved => "wharf.access.approved", "an owner approved; grants are being applied";
+    AccessRejected => "wharf.access.rejected", "an owner rejected the request";
+    AccessCancelled => "wharf.access.cancelled", "the requester withdrew the request";
+    AccessRetried => "wharf.access.retried", "failed grants are being applied again";
+    AccessGranted => "wharf.access.granted", "every grant is applied and verified";
+    AccessFailed => "wharf.access.failed", "a grant could not be applied";
+    AccessRevokeRequested => "wharf.access.revoke_requested", "access is being revoked";
+    AccessExpiring => "wharf.access.expiring", "the end date passed; grants are being removed";
+    AccessExpiryApproaching => "wharf.access.expiry_approaching", "access ends within three days";
+    AccessRevoked => "wharf.access.revoked", "grants were removed after a revoke";
+    AccessExpired => "wharf.access.expired", "grants were removed at the end date";
+    AccessUnhealthy => "wharf.access.unhealthy", "verification found a grant missing or different";
+    AccessExtensionRequested => "wharf.access.extension_requested", "the requester asked for a later end date";
+    AccessExtended => "wharf.access.extended", "an extension was approved: the end date moved";
+    AccessExtensionRejected => "wharf.access.extension_rejected", "an extension was rejected: the end date stays";
+    DomainCreated => "wharf.domain.created", "a business domain was created";
+    EnvironmentCreated => "wharf.environment.created", "an environment was registered";
+    EnvironmentPublisherSet => "wharf.environment.publisher_set", "a team may now publish from an environment (or from other databases of it)";
+    EnvironmentPublisherRemoved => "wharf.environment.publisher_removed", "a team may no longer publish from an environment";
+    PrincipalRegistered => "wharf.principal.registered", "a consumer principal was registered to a team";
+    PrincipalRemoved => "wharf.principal.removed", "a consumer principal was removed";
+}
+
+impl std::fmt::Display for EventType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// A CloudEvents 1.0 event in its JSON format.
 #[derive(Debug, Clone, PartialEq, Serialize)]

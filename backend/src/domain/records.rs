@@ -3,6 +3,7 @@
 use serde::Serialize;
 use time::OffsetDateTime;
 
+pub use super::events::EventType;
 use super::*;
 
 /// Who did something: a signed-in person or client, or Wharf itself (auto-approve, expiry).
@@ -210,7 +211,7 @@ pub struct OutboxEvent {
 /// An event to record in the same transaction as the change it describes.
 #[derive(Debug, Clone)]
 pub struct NewEvent {
-    pub event_type: &'static str,
+    pub event_type: EventType,
     pub subject: String,
     pub data: serde_json::Value,
 }

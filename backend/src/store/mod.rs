@@ -5,10 +5,12 @@
 //! audit entry and its outbox event in the same transaction.
 
 mod access;
+mod common;
 mod delivery;
 mod notifications;
 mod postgres;
 mod sqlite;
+pub(crate) mod types;
 mod webhooks;
 mod writes;
 

@@ -187,7 +187,7 @@ pub(super) async fn load_one(conn: &mut PgConnection, id: Uuid) -> StoreResult<A
         .ok_or(StoreError::NotFound)
 }
 
-pub(super) fn event(event_type: &'static str, request: &AccessRequest) -> NewEvent {
+pub(super) fn event(event_type: EventType, request: &AccessRequest) -> NewEvent {
     NewEvent {
         event_type,
         subject: format!("access-requests/{}", request.id),
@@ -220,14 +220,14 @@ pub(super) async fn decide(
     Ok(())
 }
 
-fn transition_event(transition: Transition) -> Option<(&'static str, &'static str)> {
+fn transition_event(transition: Transition) -> Option<(&'static str, EventType)> {
     Some(match transition {
-        Transition::Approve => ("approved", "wharf.access.approved"),
-        Transition::Reject => ("rejected", "wharf.access.rejected"),
-        Transition::Cancel => ("cancelled", "wharf.access.cancelled"),
-        Transition::Retry => ("retried", "wharf.access.retried"),
-        Transition::Revoke => ("revoke requested", "wharf.access.revoke_requested"),
-        Transition::Expire => ("expired", "wharf.access.expiring"),
+        Transition::Approve => ("approved", EventType::AccessApproved),
+        Transition::Reject => ("rejected", EventType::AccessRejected),
+        Transition::Cancel => ("cancelled", EventType::AccessCancelled),
+        Transition::Retry => ("retried", EventType::AccessRetried),
+        Transition::Revoke => ("revoke requested", EventType::AccessRevokeRequested),
+        Transition::Expire => ("expired", EventType::AccessExpiring),
         Transition::Granted | Transition::GrantFailed | Transition::Revoked => return None,
     })
 }
@@ -318,7 +318,7 @@ impl AccessStore for PgStore {
             "request.submitted",
             target,
             &json!({}),
-            event("wharf.access.requested", &request),
+            event(EventType::AccessRequested, &request),
         )
         .await?;
         if auto_approve {
@@ -339,7 +339,7 @@ impl AccessStore for PgStore {
                 "request.approved",
                 target,
                 &json!({"auto": true}),
-                event("wharf.access.approved", &request),
+                event(EventType::AccessApproved, &request),
             )
             .await?;
             request = load_one(&mut tx, id).await?;
@@ -478,6 +478,14 @@ impl AccessStore for PgStore {
         outcomes: &[ItemOutcome],
         event_type: Option<&'static str>,
     ) -> StoreResult<AccessRequest> {
+        // The trait still takes the wire name (its callers are being moved); only known
+        // types are written.
+        let event_type = event_type
+            .map(|name| {
+                EventType::from_wire(name)
+                    .ok_or_else(|| StoreError::Corrupt(format!("unknown event type {name:?}")))
+            })
+            .transpose()?;
         let mut tx = self.begin().await?;
         let now = now();
         for outcome in outcomes {
@@ -615,7 +623,7 @@ impl AccessStore for PgStore {
                 "grant.verified",
                 target,
                 &detail,
-                event("wharf.access.unhealthy", &request),
+                event(EventType::AccessUnhealthy, &request),
             )
             .await?;
         }

@@ -76,7 +76,7 @@ async fn load_extension(conn: &mut PgConnection, id: Uuid) -> StoreResult<Extens
 }
 
 fn extension_event(
-    event_type: &'static str,
+    event_type: EventType,
     request: &crate::domain::access::AccessRequest,
     extension: &Extension,
 ) -> NewEvent {
@@ -151,7 +151,7 @@ impl ExtensionStore for PgStore {
             "request.extension_requested",
             ("access_request", &rid.to_string()),
             &json!({"extension": id, "until": created.until, "previous_until": created.previous_until, "reason": created.reason}),
-            extension_event("wharf.access.extension_requested", &current, &created),
+            extension_event(EventType::AccessExtensionRequested, &current, &created),
         )
         .await?;
         tx.commit().await?;
@@ -220,9 +220,9 @@ impl ExtensionStore for PgStore {
             }
         }
         let (decision, event_type) = if approve {
-            ("extended", "wharf.access.extended")
+            ("extended", EventType::AccessExtended)
         } else {
-            ("extension rejected", "wharf.access.extension_rejected")
+            ("extension rejected", EventType::AccessExtensionRejected)
         };
         decide(&mut tx, rid, actor, decision, comment).await?;
         let current = load_one(&mut tx, rid).await?;

@@ -4,18 +4,12 @@
 mod access;
 mod audit;
 mod auth;
-mod catalog;
-mod delivery;
-mod environments;
-mod events;
 mod extensions;
 mod grants;
 mod jobs;
 mod notifications;
 mod products;
-mod publishers;
 mod stats;
-mod users;
 mod webhooks;
 
 use std::time::Duration;
@@ -26,14 +20,13 @@ use sqlx::{PgPool, Postgres};
 
 use super::{HealthStore, StoreError, StoreResult, WriteCount, WriteTx, migrate_error};
 use crate::config::redact_url;
-use crate::domain::{Actor, EventId, NewEvent};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
 
 #[derive(Debug, Clone)]
 pub struct PgStore {
-    pool: PgPool,
-    writes: WriteCount,
+    pub(in crate::store) pool: PgPool,
+    pub(in crate::store) writes: WriteCount,
 }
 
 impl PgStore {
@@ -58,7 +51,7 @@ impl PgStore {
         })
     }
 
-    async fn begin(&self) -> StoreResult<WriteTx<Postgres>> {
+    pub(in crate::store) async fn begin(&self) -> StoreResult<WriteTx<Postgres>> {
         Ok(WriteTx::new(self.pool.begin().await?, &self.writes))
     }
 }
@@ -91,61 +84,26 @@ impl HealthStore for PgStore {
     }
 }
 
-/// The advisory lock that orders outbox writers (an arbitrary, fixed key).
-const OUTBOX_LOCK: i64 = 0x5748_4152_465f_4f42;
+pub(super) use crate::store::common::postgres_peers::changes::{record_audit, record_change};
 
-/// Write the audit entry and the outbox event of a change, inside the change's transaction.
-async fn record_change(
-    tx: &mut WriteTx<Postgres>,
-    actor: Actor,
-    action: &str,
-    target: (&str, &str),
-    detail: &serde_json::Value,
-    event: NewEvent,
-) -> StoreResult<()> {
-    record_audit(tx, actor, action, target, detail).await?;
-    // Identity values are taken at insert but become visible at commit, so two writers can
-    // commit out of order and a reader following `seq` would skip the late one. Holding
-    // one lock from the insert to the commit makes seq order the commit order; it only
-    // serialises the tail of transactions that emit events.
-    sqlx::query("SELECT pg_advisory_xact_lock($1)")
-        .bind(OUTBOX_LOCK)
-        .execute(&mut **tx)
-        .await?;
-    sqlx::query(
-        "INSERT INTO outbox_events (id, type, subject, time, data) VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(EventId::new().0)
-    .bind(event.event_type)
-    .bind(&event.subject)
-    .bind(super::now())
-    .bind(&event.data)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
+/// What PostgreSQL says differently; the common bodies call these by name.
+pub(in crate::store) mod dialect {
+    use sqlx::Postgres;
 
-/// Write an audit entry inside the change's transaction.
-async fn record_audit(
-    tx: &mut WriteTx<Postgres>,
-    actor: Actor,
-    action: &str,
-    target: (&str, &str),
-    detail: &serde_json::Value,
-) -> StoreResult<()> {
-    let now = super::now();
-    sqlx::query(
-        "INSERT INTO audit_entries (id, at, actor_id, action, target_type, target_id, detail)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(uuid::Uuid::now_v7())
-    .bind(now)
-    .bind(actor.user_id().map(|id| id.0))
-    .bind(action)
-    .bind(target.0)
-    .bind(target.1)
-    .bind(detail)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+    use crate::store::{StoreResult, WriteTx};
+
+    /// The advisory lock that orders outbox writers (an arbitrary, fixed key).
+    const OUTBOX_LOCK: i64 = 0x5748_4152_465f_4f42;
+
+    /// Identity values are taken at insert but become visible at commit, so two writers
+    /// can commit out of order and a reader following `seq` would skip the late one.
+    /// Holding one lock from the insert to the commit makes seq order the commit order; it
+    /// only serialises the tail of transactions that emit events.
+    pub(in crate::store) async fn lock_outbox(tx: &mut WriteTx<Postgres>) -> StoreResult<()> {
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(OUTBOX_LOCK)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
 }

@@ -6,10 +6,10 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::access::{event, load_one};
-use super::delivery::move_cursor;
 use super::{PgStore, record_change};
 use crate::domain::events::Audience;
 use crate::domain::*;
+use crate::store::common::postgres_peers::delivery::move_cursor;
 use crate::store::{NewNotification, Notification, NotificationStore, StoreResult, now};
 
 pub(super) async fn insert_notification(
@@ -187,7 +187,7 @@ impl NotificationStore for PgStore {
                 "expiry approaching",
                 ("access_request", &id.to_string()),
                 &detail,
-                event("wharf.access.expiry_approaching", &request),
+                event(EventType::AccessExpiryApproaching, &request),
             )
             .await?;
         }

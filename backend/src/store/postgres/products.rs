@@ -7,9 +7,9 @@ use sqlx::PgConnection;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::environments::team_id;
 use super::{PgStore, record_change};
 use crate::domain::*;
+use crate::store::common::postgres_peers::environments::team_id;
 use crate::store::{ProductStore, ResyncOutcome, StoreError, StoreResult, now};
 
 #[derive(sqlx::FromRow)]
@@ -178,7 +178,7 @@ async fn resolve(conn: &mut PgConnection, fields: &ProductFields) -> StoreResult
     let team = team_id(conn, &fields.owner_team).await?;
     Ok(Resolved {
         domain,
-        team,
+        team: team.0,
         environment,
         stewards,
     })
@@ -211,7 +211,7 @@ async fn replace_tags_and_stewards(
     Ok(())
 }
 
-fn product_event(event_type: &'static str, product: &Product) -> NewEvent {
+fn product_event(event_type: EventType, product: &Product) -> NewEvent {
     NewEvent {
         event_type,
         subject: format!("products/{}", product.slug),
@@ -226,7 +226,7 @@ async fn audit_product(
     tx: &mut crate::store::WriteTx<sqlx::Postgres>,
     actor: Actor,
     action: &str,
-    event_type: &'static str,
+    event_type: EventType,
     product: &Product,
     detail: serde_json::Value,
 ) -> StoreResult<()> {
@@ -305,7 +305,7 @@ impl ProductStore for PgStore {
             &mut tx,
             actor,
             "product.created",
-            "wharf.product.created",
+            EventType::ProductCreated,
             &product,
             json!({"name": product.name}),
         )
@@ -356,7 +356,7 @@ impl ProductStore for PgStore {
             &mut tx,
             actor,
             "product.updated",
-            "wharf.product.updated",
+            EventType::ProductUpdated,
             &product,
             json!({"version": product.version}),
         )
@@ -386,9 +386,9 @@ impl ProductStore for PgStore {
         .await?;
         let product = load_one(&mut tx, Which::Id(id)).await?;
         let (action, event) = match status {
-            ProductStatus::Published => ("product.published", "wharf.product.published"),
-            ProductStatus::Deprecated => ("product.deprecated", "wharf.product.deprecated"),
-            ProductStatus::Draft => ("product.unpublished", "wharf.product.updated"),
+            ProductStatus::Published => ("product.published", EventType::ProductPublished),
+            ProductStatus::Deprecated => ("product.deprecated", EventType::ProductDeprecated),
+            ProductStatus::Draft => ("product.unpublished", EventType::ProductUpdated),
         };
         audit_product(
             &mut tx,
@@ -514,7 +514,7 @@ impl ProductStore for PgStore {
         bump_version(&mut tx, product.id).await?;
         let name = format!("{}.{}", table.database, table.table);
         let detail = json!({ "asset_id": asset_id, "table": name, "columns": table.columns.len() });
-        let mut event = product_event("wharf.product.assets_changed", product);
+        let mut event = product_event(EventType::ProductAssetsChanged, product);
         event.data["table"] = json!(name);
         record_change(
             &mut tx,
@@ -600,13 +600,13 @@ impl ProductStore for PgStore {
             bump_version(&mut tx, product.id).await?;
             let (event_type, audit_action, detail) = if changes.is_empty() {
                 (
-                    "wharf.product.assets_changed",
+                    EventType::ProductAssetsChanged,
                     "product.asset_refreshed",
                     json!({ "table": name }),
                 )
             } else {
                 (
-                    "wharf.product.schema_changed",
+                    EventType::ProductSchemaChanged,
                     "product.schema_changed",
                     json!({ "table": name, "changes": changes }),
                 )

@@ -8,10 +8,10 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::delivery::move_cursor;
 use super::notifications::insert_notification;
 use super::{PgStore, record_audit};
 use crate::domain::*;
+use crate::store::common::postgres_peers::delivery::move_cursor;
 use crate::store::{
     Attempt, AttemptOutcome, DeliveryLog, DueDelivery, NewDelivery, NewNotification, NewWebhook,
     StoreError, StoreResult, Webhook, WebhookStore, now,

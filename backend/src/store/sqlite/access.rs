@@ -190,7 +190,7 @@ pub(super) async fn load_one(conn: &mut SqliteConnection, id: &str) -> StoreResu
         .ok_or(StoreError::NotFound)
 }
 
-pub(super) fn event(event_type: &'static str, request: &AccessRequest) -> NewEvent {
+pub(super) fn event(event_type: EventType, request: &AccessRequest) -> NewEvent {
     NewEvent {
         event_type,
         subject: format!("access-requests/{}", request.id),
@@ -223,14 +223,14 @@ pub(super) async fn decide(
     Ok(())
 }
 
-fn transition_event(transition: Transition) -> Option<(&'static str, &'static str)> {
+fn transition_event(transition: Transition) -> Option<(&'static str, EventType)> {
     Some(match transition {
-        Transition::Approve => ("approved", "wharf.access.approved"),
-        Transition::Reject => ("rejected", "wharf.access.rejected"),
-        Transition::Cancel => ("cancelled", "wharf.access.cancelled"),
-        Transition::Retry => ("retried", "wharf.access.retried"),
-        Transition::Revoke => ("revoke requested", "wharf.access.revoke_requested"),
-        Transition::Expire => ("expired", "wharf.access.expiring"),
+        Transition::Approve => ("approved", EventType::AccessApproved),
+        Transition::Reject => ("rejected", EventType::AccessRejected),
+        Transition::Cancel => ("cancelled", EventType::AccessCancelled),
+        Transition::Retry => ("retried", EventType::AccessRetried),
+        Transition::Revoke => ("revoke requested", EventType::AccessRevokeRequested),
+        Transition::Expire => ("expired", EventType::AccessExpiring),
         Transition::Granted | Transition::GrantFailed | Transition::Revoked => return None,
     })
 }
@@ -315,7 +315,7 @@ impl AccessStore for SqliteStore {
             "request.submitted",
             ("access_request", &id),
             &json!({}),
-            event("wharf.access.requested", &request),
+            event(EventType::AccessRequested, &request),
         )
         .await?;
         if auto_approve {
@@ -336,7 +336,7 @@ impl AccessStore for SqliteStore {
                 "request.approved",
                 ("access_request", &id),
                 &json!({"auto": true}),
-                event("wharf.access.approved", &request),
+                event(EventType::AccessApproved, &request),
             )
             .await?;
             request = load_one(&mut tx, &id).await?;
@@ -470,6 +470,14 @@ impl AccessStore for SqliteStore {
         outcomes: &[ItemOutcome],
         event_type: Option<&'static str>,
     ) -> StoreResult<AccessRequest> {
+        // The trait still takes the wire name (its callers are being moved); only known
+        // types are written.
+        let event_type = event_type
+            .map(|name| {
+                EventType::from_wire(name)
+                    .ok_or_else(|| StoreError::Corrupt(format!("unknown event type {name:?}")))
+            })
+            .transpose()?;
         let mut tx = self.begin().await?;
         let now = ts(now());
         for outcome in outcomes {
@@ -606,7 +614,7 @@ impl AccessStore for SqliteStore {
                 "grant.verified",
                 target,
                 &detail,
-                event("wharf.access.unhealthy", &request),
+                event(EventType::AccessUnhealthy, &request),
             )
             .await?;
         }

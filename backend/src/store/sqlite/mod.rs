@@ -5,18 +5,12 @@
 mod access;
 mod audit;
 mod auth;
-mod catalog;
-mod delivery;
-mod environments;
-mod events;
 mod extensions;
 mod grants;
 mod jobs;
 mod notifications;
 mod products;
-mod publishers;
 mod stats;
-mod users;
 mod webhooks;
 
 use std::str::FromStr;
@@ -30,14 +24,13 @@ use time::format_description::well_known::Rfc3339;
 
 use super::{HealthStore, StoreError, StoreResult, WriteCount, WriteTx, migrate_error};
 use crate::config::redact_url;
-use crate::domain::{Actor, EventId, NewEvent};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
-    pool: SqlitePool,
-    writes: WriteCount,
+    pub(in crate::store) pool: SqlitePool,
+    pub(in crate::store) writes: WriteCount,
 }
 
 impl SqliteStore {
@@ -81,7 +74,7 @@ impl SqliteStore {
         })
     }
 
-    async fn begin(&self) -> StoreResult<WriteTx<Sqlite>> {
+    pub(in crate::store) async fn begin(&self) -> StoreResult<WriteTx<Sqlite>> {
         let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         Ok(WriteTx::new(tx, &self.writes))
     }
@@ -140,48 +133,14 @@ fn parse_json(text: &str) -> StoreResult<serde_json::Value> {
     serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("json: {e}")))
 }
 
-/// Write the audit entry and the outbox event of a change, inside the change's transaction.
-async fn record_change(
-    tx: &mut WriteTx<Sqlite>,
-    actor: Actor,
-    action: &str,
-    target: (&str, &str),
-    detail: &serde_json::Value,
-    event: NewEvent,
-) -> StoreResult<()> {
-    record_audit(tx, actor, action, target, detail).await?;
-    sqlx::query("INSERT INTO outbox_events (id, type, subject, time, data) VALUES (?, ?, ?, ?, ?)")
-        .bind(EventId::new().to_string())
-        .bind(event.event_type)
-        .bind(&event.subject)
-        .bind(ts(super::now()))
-        .bind(event.data.to_string())
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
-}
+pub(super) use crate::store::common::sqlite_peers::changes::{record_audit, record_change};
 
-/// Write an audit entry inside the change's transaction.
-async fn record_audit(
-    tx: &mut WriteTx<Sqlite>,
-    actor: Actor,
-    action: &str,
-    target: (&str, &str),
-    detail: &serde_json::Value,
-) -> StoreResult<()> {
-    let now = ts(super::now());
-    sqlx::query(
-        "INSERT INTO audit_entries (id, at, actor_id, action, target_type, target_id, detail)
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(uuid::Uuid::now_v7().to_string())
-    .bind(&now)
-    .bind(actor.user_id().map(|id| id.to_string()))
-    .bind(action)
-    .bind(target.0)
-    .bind(target.1)
-    .bind(detail.to_string())
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+/// What SQLite says differently; the common bodies call these by name.
+pub(in crate::store) mod dialect {
+    use crate::store::{StoreResult, WriteTx};
+
+    /// SQLite has one writer at a time (`BEGIN IMMEDIATE`): outbox order is commit order.
+    pub(in crate::store) async fn lock_outbox(_tx: &mut WriteTx<sqlx::Sqlite>) -> StoreResult<()> {
+        Ok(())
+    }
 }

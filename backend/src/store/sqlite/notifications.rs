@@ -5,10 +5,10 @@ use sqlx::SqliteConnection;
 use time::OffsetDateTime;
 
 use super::access::{event, load_one};
-use super::delivery::move_cursor;
 use super::{SqliteStore, parse_id, parse_ts, record_change, ts};
 use crate::domain::events::Audience;
 use crate::domain::*;
+use crate::store::common::sqlite_peers::delivery::move_cursor;
 use crate::store::{NewNotification, Notification, NotificationStore, StoreResult, now};
 
 pub(super) async fn insert_notification(
@@ -194,7 +194,7 @@ impl NotificationStore for SqliteStore {
                 "expiry approaching",
                 ("access_request", id),
                 &detail,
-                event("wharf.access.expiry_approaching", &request),
+                event(EventType::AccessExpiryApproaching, &request),
             )
             .await?;
         }

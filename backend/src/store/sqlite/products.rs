@@ -6,9 +6,9 @@ use async_trait::async_trait;
 use serde_json::json;
 use sqlx::SqliteConnection;
 
-use super::environments::team_id;
 use super::{SqliteStore, parse_id, parse_json, parse_ts, record_change, ts};
 use crate::domain::*;
+use crate::store::common::sqlite_peers::environments::team_id;
 use crate::store::{ProductStore, ResyncOutcome, StoreError, StoreResult, now};
 
 #[derive(sqlx::FromRow)]
@@ -166,7 +166,7 @@ async fn resolve(conn: &mut SqliteConnection, fields: &ProductFields) -> StoreRe
     let team = team_id(conn, &fields.owner_team).await?;
     Ok(Resolved {
         domain,
-        team,
+        team: team.to_string(),
         environment,
         stewards,
     })
@@ -203,7 +203,7 @@ async fn replace_tags_and_stewards(
     Ok(())
 }
 
-fn product_event(event_type: &'static str, product: &Product) -> NewEvent {
+fn product_event(event_type: EventType, product: &Product) -> NewEvent {
     NewEvent {
         event_type,
         subject: format!("products/{}", product.slug),
@@ -218,7 +218,7 @@ async fn audit_product(
     conn: &mut crate::store::WriteTx<sqlx::Sqlite>,
     actor: Actor,
     action: &str,
-    event_type: &'static str,
+    event_type: EventType,
     product: &Product,
     detail: serde_json::Value,
 ) -> StoreResult<()> {
@@ -292,7 +292,7 @@ impl ProductStore for SqliteStore {
             &mut tx,
             actor,
             "product.created",
-            "wharf.product.created",
+            EventType::ProductCreated,
             &product,
             json!({"name": product.name}),
         )
@@ -338,7 +338,7 @@ impl ProductStore for SqliteStore {
             &mut tx,
             actor,
             "product.updated",
-            "wharf.product.updated",
+            EventType::ProductUpdated,
             &product,
             json!({"version": product.version}),
         )
@@ -368,9 +368,9 @@ impl ProductStore for SqliteStore {
         .await?;
         let product = load_one(&mut tx, "p.id = ?", id.to_string()).await?;
         let (action, event) = match status {
-            ProductStatus::Published => ("product.published", "wharf.product.published"),
-            ProductStatus::Deprecated => ("product.deprecated", "wharf.product.deprecated"),
-            ProductStatus::Draft => ("product.unpublished", "wharf.product.updated"),
+            ProductStatus::Published => ("product.published", EventType::ProductPublished),
+            ProductStatus::Deprecated => ("product.deprecated", EventType::ProductDeprecated),
+            ProductStatus::Draft => ("product.unpublished", EventType::ProductUpdated),
         };
         audit_product(
             &mut tx,
@@ -501,7 +501,7 @@ impl ProductStore for SqliteStore {
             .execute(&mut *tx)
             .await?;
         let detail = json!({ "asset_id": asset_id, "table": format!("{}.{}", table.database, table.table), "columns": table.columns.len() });
-        let mut event = product_event("wharf.product.assets_changed", product);
+        let mut event = product_event(EventType::ProductAssetsChanged, product);
         event.data["table"] = json!(format!("{}.{}", table.database, table.table));
         record_change(
             &mut tx,
@@ -585,13 +585,13 @@ impl ProductStore for SqliteStore {
                 .await?;
             let (event_type, audit_action, detail) = if changes.is_empty() {
                 (
-                    "wharf.product.assets_changed",
+                    EventType::ProductAssetsChanged,
                     "product.asset_refreshed",
                     json!({ "table": name }),
                 )
             } else {
                 (
-                    "wharf.product.schema_changed",
+                    EventType::ProductSchemaChanged,
                     "product.schema_changed",
                     json!({ "table": name, "changes": changes }),
                 )

@@ -5,10 +5,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use super::delivery::move_cursor;
 use super::notifications::insert_notification;
 use super::{SqliteStore, parse_id, parse_json, parse_ts, record_audit, ts};
 use crate::domain::*;
+use crate::store::common::sqlite_peers::delivery::move_cursor;
 use crate::store::{
     Attempt, AttemptOutcome, DeliveryLog, DueDelivery, NewDelivery, NewNotification, NewWebhook,
     StoreError, StoreResult, Webhook, WebhookStore, now,
