@@ -37,7 +37,7 @@ pub struct App {
     /// Product pages' viewer-independent part, while the outbox has not moved.
     pub product_pages: pages::ProductPages,
     /// Grant drivers per environment.
-    pub drivers: crate::grants::Drivers,
+    pub drivers: Arc<crate::grants::Drivers>,
     /// The catalog search index (derived from the store, never the source of truth).
     pub index: Arc<CatalogIndex>,
     /// Wakes the indexer after a local write, so edits are searchable at once.
@@ -47,7 +47,7 @@ pub struct App {
     pub events: crate::events::Hub,
     /// Hands outbox events to DynamoDB, webhooks and notifications.
     pub relay: Arc<crate::events::Relay>,
-    pub metrics: Metrics,
+    pub metrics: Arc<Metrics>,
     pub assets: assets::Assets,
 }
 
@@ -77,21 +77,31 @@ impl App {
             access_tokens: AccessTokenCache::default(),
             callers: CallerCache::new(config.caller_cache),
             product_pages: pages::ProductPages::default(),
-            drivers: crate::grants::Drivers::new(
+            drivers: Arc::new(crate::grants::Drivers::new(
                 config.aws_endpoint_url.clone(),
                 Default::default(),
-            ),
+            )),
             index,
             index_wake: Arc::new(tokio::sync::Notify::new()),
             config,
             store,
-            metrics: Metrics::default(),
+            metrics: Arc::new(Metrics::default()),
             assets: assets::Assets::default(),
         })
     }
 }
 
 impl App {
+    /// What the grant jobs (and the checks people start) work with.
+    pub fn grant_context(&self) -> crate::grants::GrantContext {
+        crate::grants::GrantContext {
+            store: self.store.clone(),
+            drivers: self.drivers.clone(),
+            metrics: self.metrics.clone(),
+            jobs: self.jobs.clone(),
+        }
+    }
+
     /// Ask the indexer to pick up what was just written.
     pub fn reindex(&self) {
         self.index_wake.notify_one();

@@ -143,14 +143,14 @@ pub async fn serve(config: Config, seed_demo: bool) -> anyhow::Result<()> {
         .then(|| tokio::spawn(worker_for(&app).run(stopped.clone())));
     let verification = app.config.verify_interval.map(|every| {
         tokio::spawn(crate::grants::jobs::verify_all(
-            app.clone(),
+            app.grant_context(),
             every,
             stopped.clone(),
         ))
     });
     let events = spawn_event_delivery(&app, &stopped);
     let expiry = tokio::spawn(crate::grants::jobs::expire_due(
-        app.clone(),
+        app.grant_context(),
         EXPIRY_CHECK,
         stopped.clone(),
     ));
@@ -260,9 +260,9 @@ pub fn worker_for(app: &AppState) -> Worker {
             crate::catalog_sources::scheduled::RESYNC_JOB,
             Arc::new(resync),
         )
-        .with_handler(GRANT_JOB, Arc::new(GrantJob(app.clone())))
-        .with_handler(REVOKE_JOB, Arc::new(RevokeJob(app.clone())))
-        .with_handler(VERIFY_JOB, Arc::new(VerifyJob(app.clone())))
+        .with_handler(GRANT_JOB, Arc::new(GrantJob(app.grant_context())))
+        .with_handler(REVOKE_JOB, Arc::new(RevokeJob(app.grant_context())))
+        .with_handler(VERIFY_JOB, Arc::new(VerifyJob(app.grant_context())))
         .with_handler(
             crate::events::RELAY_JOB,
             Arc::new(crate::events::RelayJob(app.relay.clone())),

@@ -139,8 +139,13 @@ pub async fn verify(app: &App, caller: &Subject<'_>, id: uuid::Uuid) -> ActionRe
             grant.state, grant.request_status
         )));
     }
-    crate::grants::jobs::verify_items(app, grant.request_id, Some(&[grant.item_id]), false)
-        .await
-        .map_err(ActionError::Internal)?;
+    crate::grants::jobs::verify_items(
+        &app.grant_context(),
+        grant.request_id,
+        Some(&[grant.item_id]),
+        false,
+    )
+    .await
+    .map_err(ActionError::Internal)?;
     Ok(app.store.grant_by_id(id).await?)
 }

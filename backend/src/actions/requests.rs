@@ -293,7 +293,7 @@ pub async fn check(
     if reapply && !may_act_on_request(caller, &facts, RequestAction::Reapply) {
         return Err(ActionError::Forbidden);
     }
-    crate::grants::jobs::verify_request(app, request.id, reapply)
+    crate::grants::jobs::verify_request(&app.grant_context(), request.id, reapply)
         .await
         .map_err(ActionError::Internal)
 }

@@ -117,9 +117,10 @@ fn transition_of(action: RequestAction) -> Transition {
         RequestAction::Cancel => Transition::Cancel,
         RequestAction::Revoke => Transition::Revoke,
         RequestAction::Retry => Transition::Retry,
-        RequestAction::RequestExtension | RequestAction::ApproveExtension => {
-            unreachable!("not generated")
-        }
+        RequestAction::Verify
+        | RequestAction::Reapply
+        | RequestAction::RequestExtension
+        | RequestAction::ApproveExtension => unreachable!("not generated"),
     }
 }
 

@@ -7,8 +7,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio::sync::watch;
 
-use super::{CallLog, GrantItem, ItemResult};
-use crate::app::{App, AppState};
+use super::{CallLog, GrantContext, GrantItem, ItemResult};
 use crate::domain::access::{AccessRequest, Transition};
 use crate::domain::{Actor, RequestId, RequestStatus};
 use crate::store::{ItemOutcome, NewJob, StoreError, now};
@@ -52,7 +51,7 @@ fn items_in(request: &AccessRequest, status: RequestStatus) -> Vec<GrantItem> {
 /// What of a job's AWS calls the audit log keeps: every change (with its AWS request id),
 /// and the reads that failed. Successful reads are many (one per table and check) and say
 /// nothing the item states do not.
-async fn audit_calls(app: &App, request: RequestId, calls: &CallLog) {
+async fn audit_calls(app: &GrantContext, request: RequestId, calls: &CallLog) {
     let kept: Vec<_> = calls
         .take()
         .into_iter()
@@ -72,7 +71,7 @@ fn request_id(payload: &serde_json::Value) -> anyhow::Result<RequestId> {
 }
 
 async fn driver_for(
-    app: &App,
+    app: &GrantContext,
     request: &AccessRequest,
 ) -> anyhow::Result<std::sync::Arc<dyn super::GrantDriver>> {
     let product = app.store.product_by_id(request.product_id).await?;
@@ -81,7 +80,7 @@ async fn driver_for(
 }
 
 /// Applies a request's granting items, verifies them, and records the outcome.
-pub struct GrantJob(pub AppState);
+pub struct GrantJob(pub GrantContext);
 
 #[async_trait]
 impl crate::jobs::JobHandler for GrantJob {
@@ -165,7 +164,7 @@ impl crate::jobs::JobHandler for GrantJob {
 }
 
 /// Removes a request's revoking items; ends as Revoked, or Expired after its end date.
-pub struct RevokeJob(pub AppState);
+pub struct RevokeJob(pub GrantContext);
 
 #[async_trait]
 impl crate::jobs::JobHandler for RevokeJob {
@@ -230,7 +229,7 @@ impl crate::jobs::JobHandler for RevokeJob {
 }
 
 /// Every `every`, end the access whose end date has passed.
-pub async fn expire_due(app: AppState, every: Duration, mut shutdown: watch::Receiver<bool>) {
+pub async fn expire_due(app: GrantContext, every: Duration, mut shutdown: watch::Receiver<bool>) {
     loop {
         match app.store.requests_due_for_expiry().await {
             Ok(due) => {
@@ -279,7 +278,7 @@ pub fn verify_job(request: RequestId) -> NewJob {
 /// Check a granted request's grants in the driver, optionally applying them again first
 /// (`reapply` restores what someone removed outside Wharf), and record their health.
 pub async fn verify_request(
-    app: &App,
+    app: &GrantContext,
     id: RequestId,
     reapply: bool,
 ) -> anyhow::Result<AccessRequest> {
@@ -288,7 +287,7 @@ pub async fn verify_request(
 
 /// `verify_request` for some of the request's items only (`None`: all of them).
 pub async fn verify_items(
-    app: &App,
+    app: &GrantContext,
     id: RequestId,
     only: Option<&[uuid::Uuid]>,
     reapply: bool,
@@ -315,7 +314,7 @@ pub async fn verify_items(
 }
 
 /// Runs `verify_request` as a job (scheduled verification).
-pub struct VerifyJob(pub AppState);
+pub struct VerifyJob(pub GrantContext);
 
 #[async_trait]
 impl crate::jobs::JobHandler for VerifyJob {
@@ -327,7 +326,7 @@ impl crate::jobs::JobHandler for VerifyJob {
 }
 
 /// Every `every`, queue a check of every granted request.
-pub async fn verify_all(app: AppState, every: Duration, mut shutdown: watch::Receiver<bool>) {
+pub async fn verify_all(app: GrantContext, every: Duration, mut shutdown: watch::Receiver<bool>) {
     loop {
         tokio::select! {
             _ = tokio::time::sleep(every) => {}

@@ -115,6 +115,16 @@ impl GrantDriver for SandboxDriver {
     }
 }
 
+/// What the grant jobs work with: the store, the drivers, the metrics and the queue, and
+/// nothing of the web layer (no `App`), so a worker needs no router to apply a grant.
+#[derive(Clone)]
+pub struct GrantContext {
+    pub store: std::sync::Arc<dyn crate::store::Store>,
+    pub drivers: std::sync::Arc<Drivers>,
+    pub metrics: std::sync::Arc<crate::telemetry::Metrics>,
+    pub jobs: crate::jobs::JobQueue,
+}
+
 /// The driver for each environment: one Lake Formation driver per AWS account (so calls
 /// into one account are serialised), and the sandbox.
 pub struct Drivers {
