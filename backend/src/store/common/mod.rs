@@ -46,6 +46,7 @@ mod changes;
 mod delivery;
 mod environments;
 mod events;
+mod jobs;
 mod publishers;
 mod users;
 
@@ -54,6 +55,7 @@ pub(in crate::store) mod sqlite_peers {
     pub(in crate::store) use super::changes::sqlite as changes;
     pub(in crate::store) use super::delivery::sqlite as delivery;
     pub(in crate::store) use super::environments::sqlite as environments;
+    pub(in crate::store) use super::jobs::sqlite as jobs;
 }
 
 /// Each common file's PostgreSQL expansion, by the file's name.
@@ -61,4 +63,5 @@ pub(in crate::store) mod postgres_peers {
     pub(in crate::store) use super::changes::postgres as changes;
     pub(in crate::store) use super::delivery::postgres as delivery;
     pub(in crate::store) use super::environments::postgres as environments;
+    pub(in crate::store) use super::jobs::postgres as jobs;
 }

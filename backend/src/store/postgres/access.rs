@@ -9,12 +9,12 @@ use sqlx::PgConnection;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::jobs::insert_job;
 use super::{PgStore, record_audit, record_change};
 use crate::domain::access::{
     AccessRequest, Decision, NewAccessRequest, RequestItem, Transition, next_status, worst,
 };
 use crate::domain::*;
+use crate::store::common::postgres_peers::jobs::insert_job;
 use crate::store::{AccessStore, ItemOutcome, NewJob, RequestFilter, StoreError, StoreResult, now};
 
 #[derive(sqlx::FromRow)]

@@ -6,7 +6,6 @@ mod audit;
 mod auth;
 mod extensions;
 mod grants;
-mod jobs;
 mod notifications;
 mod products;
 mod stats;
@@ -88,6 +87,9 @@ pub(super) use crate::store::common::postgres_peers::changes::{record_audit, rec
 
 /// What PostgreSQL says differently; the common bodies call these by name.
 pub(in crate::store) mod dialect {
+    /// How a job claim locks the row it picks. Workers claim concurrently, each skipping the rows another holds.
+    pub(in crate::store) const CLAIM_LOCK: &str = "FOR UPDATE SKIP LOCKED";
+
     use sqlx::Postgres;
 
     use crate::store::{StoreResult, WriteTx};

@@ -6,12 +6,12 @@ use async_trait::async_trait;
 use serde_json::json;
 use sqlx::SqliteConnection;
 
-use super::jobs::insert_job;
 use super::{SqliteStore, parse_id, parse_ts, record_change, ts};
 use crate::domain::access::{
     AccessRequest, Decision, NewAccessRequest, RequestItem, Transition, next_status, worst,
 };
 use crate::domain::*;
+use crate::store::common::sqlite_peers::jobs::insert_job;
 use crate::store::{AccessStore, ItemOutcome, NewJob, RequestFilter, StoreError, StoreResult, now};
 
 #[derive(sqlx::FromRow)]

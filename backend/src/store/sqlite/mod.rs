@@ -7,7 +7,6 @@ mod audit;
 mod auth;
 mod extensions;
 mod grants;
-mod jobs;
 mod notifications;
 mod products;
 mod stats;
@@ -137,6 +136,9 @@ pub(super) use crate::store::common::sqlite_peers::changes::{record_audit, recor
 
 /// What SQLite says differently; the common bodies call these by name.
 pub(in crate::store) mod dialect {
+    /// How a job claim locks the row it picks. SQLite has one writer, so its claim `UPDATE` needs no row lock.
+    pub(in crate::store) const CLAIM_LOCK: &str = "";
+
     use crate::store::{StoreResult, WriteTx};
 
     /// SQLite has one writer at a time (`BEGIN IMMEDIATE`): outbox order is commit order.
