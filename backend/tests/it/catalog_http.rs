@@ -709,3 +709,47 @@ async fn only_publishers_of_an_aws_environment_can_publish_from_it(postgres: boo
 }
 
 stories!(app: only_publishers_of_an_aws_environment_can_publish_from_it);
+
+/// A product's tables have one name, `/tables`; `/assets`, their first name, still answers
+/// the same way for scripts written against it.
+#[tokio::test]
+async fn a_products_tables_answer_at_tables_and_at_their_old_name() {
+    let (app, omar, _, _) = setup().await;
+    app.api(
+        "POST",
+        "/api/v1/products",
+        Some(&omar),
+        Some(orders(json!({}))),
+    )
+    .await;
+    let added = app
+        .api(
+            "POST",
+            "/api/v1/products/orders/tables",
+            Some(&omar),
+            Some(sandbox_table("orders")),
+        )
+        .await;
+    assert_eq!(added.status(), StatusCode::CREATED);
+    let old_name = app
+        .api(
+            "POST",
+            "/api/v1/products/orders/assets",
+            Some(&omar),
+            Some(sandbox_table("returns")),
+        )
+        .await;
+    assert_eq!(old_name.status(), StatusCode::CREATED);
+    let tables = body_json(
+        app.api("GET", "/api/v1/products/orders/tables", Some(&omar), None)
+            .await,
+    )
+    .await;
+    let assets = body_json(
+        app.api("GET", "/api/v1/products/orders/assets", Some(&omar), None)
+            .await,
+    )
+    .await;
+    assert_eq!(tables.as_array().unwrap().len(), 2);
+    assert_eq!(tables, assets);
+}

@@ -283,6 +283,15 @@ impl Modify for Common {
             }
         }
         link_creations(openapi);
+        // A product's tables were first called assets: that path still answers, marked so
+        // that generated clients and readers prefer `…/tables`.
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            if path.ends_with("/assets") {
+                for operation in operations(item) {
+                    operation.deprecated = Some(utoipa::openapi::Deprecated::True);
+                }
+            }
+        }
     }
 }
 

@@ -57,7 +57,15 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(products::get_product, products::update_product))
         .routes(routes!(products::publish_product))
         .routes(routes!(products::deprecate_product))
-        .routes(routes!(products::list_assets, products::create_assets))
+        .routes(routes!(
+            products::list_product_tables,
+            products::add_product_tables
+        ))
+        // The tables' first name, kept for scripts written against it (marked deprecated).
+        .routes(routes!(
+            products::list_product_tables_by_first_name,
+            products::add_product_tables_by_first_name
+        ))
         .routes(routes!(products::sync_product))
         .routes(routes!(products::product_history))
         .routes(routes!(requests::list_requests, requests::create_request))

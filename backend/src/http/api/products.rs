@@ -240,7 +240,7 @@ pub async fn deprecate_product(
 /// writes nothing), or define them by hand in the sandbox.
 #[utoipa::path(
     post,
-    path = "/api/v1/products/{slug}/assets",
+    path = "/api/v1/products/{slug}/tables",
     tag = "products",
     params(("slug" = String, Path, description = "The product's slug", example = "orders")),
     request_body = AddTablesRequest,
@@ -253,7 +253,7 @@ pub async fn deprecate_product(
         (status = 503, response = Unavailable),
     ),
 )]
-pub async fn create_assets(
+pub async fn add_product_tables(
     State(app): State<AppState>,
     user: CurrentUser,
     ApiPath(slug): ApiPath<String>,
@@ -270,7 +270,7 @@ pub async fn create_assets(
 /// Ordered by `database.table`; tables that vanished from Glue have `removed_at`.
 #[utoipa::path(
     get,
-    path = "/api/v1/products/{slug}/assets",
+    path = "/api/v1/products/{slug}/tables",
     tag = "products",
     params(("slug" = String, Path, description = "The product's slug", example = "orders"), PageParams),
     responses(
@@ -278,7 +278,7 @@ pub async fn create_assets(
         (status = 404, response = NotFound),
     ),
 )]
-pub async fn list_assets(
+pub async fn list_product_tables(
     State(app): State<AppState>,
     user: CurrentUser,
     ApiPath(slug): ApiPath<String>,
@@ -287,9 +287,59 @@ pub async fn list_assets(
 ) -> Result<Response, AppError> {
     page.limit()?;
     let product = products::visible_product(&app, &user.subject(), &slug).await?;
-    let assets = app.store.assets_of(&[product.id]).await?;
+    let tables = app.store.assets_of(&[product.id]).await?;
     let key = |a: &Asset| format!("{}.{}\u{0}{}", a.database, a.table, a.id);
-    Ok(paginate(assets, key, Order::Ascending, &page)?.respond(&uri))
+    Ok(paginate(tables, key, Order::Ascending, &page)?.respond(&uri))
+}
+
+/// List a product's tables (their first name)
+///
+/// The same as `GET /api/v1/products/{slug}/tables`, kept for scripts written against it.
+#[utoipa::path(
+    get,
+    path = "/api/v1/products/{slug}/assets",
+    tag = "products",
+    params(("slug" = String, Path, description = "The product's slug", example = "orders"), PageParams),
+    responses(
+        (status = 200, description = "A page of tables", body = Vec<Asset>),
+        (status = 404, response = NotFound),
+    ),
+)]
+pub async fn list_product_tables_by_first_name(
+    state: State<AppState>,
+    user: CurrentUser,
+    slug: ApiPath<String>,
+    uri: Uri,
+    page: ApiQuery<PageParams>,
+) -> Result<Response, AppError> {
+    list_product_tables(state, user, slug, uri, page).await
+}
+
+/// Add tables to a product (their first name)
+///
+/// The same as `POST /api/v1/products/{slug}/tables`, kept for scripts written against it.
+#[utoipa::path(
+    post,
+    path = "/api/v1/products/{slug}/assets",
+    tag = "products",
+    params(("slug" = String, Path, description = "The product's slug", example = "orders")),
+    request_body = AddTablesRequest,
+    responses(
+        (status = 201, description = "The product's tables now", body = Vec<Asset>),
+        (status = 400, response = BadRequest),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 503, response = Unavailable),
+    ),
+)]
+pub async fn add_product_tables_by_first_name(
+    state: State<AppState>,
+    user: CurrentUser,
+    slug: ApiPath<String>,
+    request: ApiJson<AddTablesRequest>,
+) -> Result<(StatusCode, Json<Vec<Asset>>), AppError> {
+    add_product_tables(state, user, slug, request).await
 }
 
 /// What a re-sync found.
