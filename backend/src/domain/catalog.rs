@@ -432,13 +432,44 @@ pub fn diff_columns(table: &str, old: &[Column], new: &[Column]) -> Vec<SchemaCh
 }
 
 /// A recorded schema change, for the product's history.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SchemaChangeEntry {
     #[serde(flatten)]
     pub change: SchemaChange,
     #[serde(with = "time::serde::rfc3339")]
     pub detected_at: OffsetDateTime,
 }
+
+/// On the wire the change's fields and `detected_at` sit side by side (`flatten`), and so
+/// does the schema: one object per kind of change, each with `detected_at`. (The derive
+/// writes `allOf` the `SchemaChange` union and an object, which client generators refuse:
+/// "cannot take allOf a non-object".)
+impl utoipa::PartialSchema for SchemaChangeEntry {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::RefOr;
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
+        let RefOr::T(Schema::OneOf(mut kinds)) = <SchemaChange as utoipa::PartialSchema>::schema()
+        else {
+            unreachable!("a tagged enum's schema is a oneOf")
+        };
+        for kind in &mut kinds.items {
+            let RefOr::T(Schema::Object(object)) = kind else {
+                unreachable!("each variant of SchemaChange is an object")
+            };
+            let detected_at = ObjectBuilder::new()
+                .schema_type(Type::String)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)));
+            object
+                .properties
+                .insert("detected_at".into(), detected_at.into());
+            object.required.push("detected_at".into());
+        }
+        kinds.description = Some("A recorded schema change, for the product's history.".into());
+        Schema::OneOf(kinds).into()
+    }
+}
+
+impl utoipa::ToSchema for SchemaChangeEntry {}
 
 #[cfg(test)]
 mod tests {
