@@ -8,8 +8,9 @@
 #   package on a free loopback port (installing the package if needed) and stops it after.
 # - Cargo's target directory: $CARGO_TARGET_DIR, else ~/.cache/wharf-target (outside the
 #   clone, so fresh clones reuse earlier builds); works from empty too.
-# - Python: a venv at ~/.cache/wharf-venv (WHARF_VENV) with moto[server] and schemathesis
-#   (tests/aws/requirements.txt), reinstalled when the requirements change.
+# - Python: a venv at ~/.cache/wharf-venv (WHARF_VENV) with moto[server], schemathesis and
+#   openapi-python-client (tests/aws/requirements.txt), reinstalled when the requirements
+#   change.
 # - curl and jq (Debian's) for the README's curl journey, which a test runs as written.
 # - npm: `npm ci` in tests/ for the test identity provider (oidc-provider) and the browser
 #   journeys (playwright-core, axe-core), installing Debian's nodejs and npm first if node
@@ -120,13 +121,13 @@ if [[ ! -x /usr/bin/chromium ]]; then
 fi
 /usr/bin/chromium --version 2>/dev/null || die "/usr/bin/chromium does not run"
 
-log "Python packages: moto (the AWS stand-in) and schemathesis (tests/aws/requirements.txt)"
+log "Python packages: moto (the AWS stand-in), schemathesis, openapi-python-client (tests/aws/requirements.txt)"
 venv="${WHARF_VENV:-$HOME/.cache/wharf-venv}"
 command -v python3 >/dev/null || apt_install python3
 # Key on the requirements and the interpreter: a venv is tied to the python that made it.
 want="$( { cat tests/aws/requirements.txt; python3 -c 'import sys; print(sys.executable, sys.version)'; } | sha256sum | cut -d' ' -f1)"
 have="$(cat "$venv/.wharf-requirements.sha256" 2>/dev/null || true)"
-if [[ -x "$venv/bin/python" && "$have" == "$want" ]] && "$venv/bin/python" -c 'import moto, schemathesis' 2>/dev/null; then
+if [[ -x "$venv/bin/python" && "$have" == "$want" ]] && "$venv/bin/python" -c 'import moto, schemathesis, openapi_python_client' 2>/dev/null; then
   echo "venv $venv is up to date"
 else
   [[ -e "$venv" ]] && { echo "venv $venv is stale or broken: rebuilding it"; rm -rf "$venv"; }
