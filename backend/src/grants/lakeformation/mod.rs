@@ -49,6 +49,14 @@ impl Default for RetryPolicy {
     }
 }
 
+/// What a Lake Formation permission entry is for: one item's table (by its index in the
+/// batch), or the DESCRIBE on a database that every item of that database shares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum EntryFor {
+    Item(usize),
+    Database,
+}
+
 pub struct LakeFormationDriver {
     lakeformation: Client,
     glue: aws_sdk_glue::Client,
@@ -109,13 +117,12 @@ impl LakeFormationDriver {
         Resource::builder().database(database).build()
     }
 
-    /// The Lake Formation entries for `items`, each tagged with the index of its item
-    /// (`usize::MAX` for the shared database entries).
+    /// The Lake Formation entries for `items`, each with what it is for.
     fn entries(
         &self,
         principal: &str,
         items: &[(usize, &GrantItem)],
-    ) -> Vec<(usize, BatchPermissionsRequestEntry)> {
+    ) -> Vec<(EntryFor, BatchPermissionsRequestEntry)> {
         let mut entries = Vec::new();
         let entry = |id: String, resource: Resource, permissions: &[Permission]| {
             BatchPermissionsRequestEntry::builder()
@@ -130,7 +137,7 @@ impl LakeFormationDriver {
         for (index, item) in items {
             match &item.columns {
                 None => entries.push((
-                    *index,
+                    EntryFor::Item(*index),
                     entry(
                         format!("t{index}"),
                         self.table(item),
@@ -139,7 +146,7 @@ impl LakeFormationDriver {
                 )),
                 Some(columns) => {
                     entries.push((
-                        *index,
+                        EntryFor::Item(*index),
                         entry(
                             format!("c{index}"),
                             self.columns(item, columns),
@@ -147,7 +154,7 @@ impl LakeFormationDriver {
                         ),
                     ));
                     entries.push((
-                        *index,
+                        EntryFor::Item(*index),
                         entry(
                             format!("d{index}"),
                             self.table(item),
@@ -163,7 +170,7 @@ impl LakeFormationDriver {
             .collect();
         for (n, database) in databases.into_iter().enumerate() {
             entries.push((
-                usize::MAX,
+                EntryFor::Database,
                 entry(
                     format!("db{n}"),
                     self.database(database),
@@ -416,25 +423,24 @@ impl GrantDriver for LakeFormationDriver {
                             })
                             .unwrap_or_else(|| "refused".into());
                         match chunk.iter().find(|(_, e)| e.id() == id) {
-                            Some((usize::MAX, _)) | None => {
+                            Some((EntryFor::Database, _)) | None => {
                                 for (index, _) in &present {
                                     failed.entry(*index).or_insert_with(|| {
                                         format!("DESCRIBE on the database: {message}")
                                     });
                                 }
                             }
-                            Some((index, _)) => {
+                            Some((EntryFor::Item(index), _)) => {
                                 failed.insert(*index, message);
                             }
                         }
                     }
                 }
                 Err(message) => {
-                    for (index, _) in chunk {
-                        let targets: Vec<usize> = if *index == usize::MAX {
-                            present.iter().map(|(i, _)| *i).collect()
-                        } else {
-                            vec![*index]
+                    for (entry_for, _) in chunk {
+                        let targets: Vec<usize> = match entry_for {
+                            EntryFor::Database => present.iter().map(|(i, _)| *i).collect(),
+                            EntryFor::Item(index) => vec![*index],
                         };
                         for target in targets {
                             failed.entry(target).or_insert_with(|| message.clone());
@@ -464,7 +470,10 @@ impl GrantDriver for LakeFormationDriver {
         let entries: Vec<_> = self
             .entries(principal, &indexed)
             .into_iter()
-            .filter(|(i, _)| *i != usize::MAX)
+            .filter_map(|(entry_for, entry)| match entry_for {
+                EntryFor::Item(index) => Some((index, entry)),
+                EntryFor::Database => None,
+            })
             .collect();
         let mut failed: HashMap<usize, String> = HashMap::new();
         for chunk in entries.chunks(BATCH) {
