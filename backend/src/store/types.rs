@@ -173,3 +173,48 @@ impl<'r> Decode<'r, Postgres> for Ts {
         Ok(Self(<OffsetDateTime as Decode<Postgres>>::decode(value)?))
     }
 }
+
+/// A list of names as one value: a JSON array on SQLite (`json_group_array`, `json_each`)
+/// and `text[]` on PostgreSQL (`ARRAY(…)`, `= ANY($n)`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct TextList(pub Vec<String>);
+
+impl Type<Sqlite> for TextList {
+    fn type_info() -> SqliteTypeInfo {
+        <&str as Type<Sqlite>>::type_info()
+    }
+    fn compatible(ty: &SqliteTypeInfo) -> bool {
+        <&str as Type<Sqlite>>::compatible(ty)
+    }
+}
+
+impl<'q> Encode<'q, Sqlite> for TextList {
+    fn encode_by_ref(&self, buf: &mut Vec<SqliteArgumentValue<'q>>) -> Result<IsNull, BoxDynError> {
+        Encode::<Sqlite>::encode(serde_json::to_string(&self.0)?, buf)
+    }
+}
+
+impl<'r> Decode<'r, Sqlite> for TextList {
+    fn decode(value: SqliteValueRef<'r>) -> Result<Self, BoxDynError> {
+        let text = <&str as Decode<Sqlite>>::decode(value)?;
+        Ok(Self(serde_json::from_str(text)?))
+    }
+}
+
+impl Type<Postgres> for TextList {
+    fn type_info() -> PgTypeInfo {
+        <Vec<String> as Type<Postgres>>::type_info()
+    }
+}
+
+impl<'q> Encode<'q, Postgres> for TextList {
+    fn encode_by_ref(&self, buf: &mut PgArgumentBuffer) -> Result<IsNull, BoxDynError> {
+        Encode::<Postgres>::encode_by_ref(&self.0, buf)
+    }
+}
+
+impl<'r> Decode<'r, Postgres> for TextList {
+    fn decode(value: PgValueRef<'r>) -> Result<Self, BoxDynError> {
+        Ok(Self(<Vec<String> as Decode<Postgres>>::decode(value)?))
+    }
+}

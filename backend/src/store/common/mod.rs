@@ -41,6 +41,7 @@ macro_rules! for_both {
     };
 }
 
+mod auth;
 mod catalog;
 mod changes;
 mod delivery;

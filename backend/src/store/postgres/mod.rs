@@ -3,7 +3,6 @@
 
 mod access;
 mod audit;
-mod auth;
 mod extensions;
 mod grants;
 mod notifications;
@@ -87,6 +86,14 @@ pub(super) use crate::store::common::postgres_peers::changes::{record_audit, rec
 
 /// What PostgreSQL says differently; the common bodies call these by name.
 pub(in crate::store) mod dialect {
+    /// Who is asking, as the first columns of a query over `users u`: the user, their
+    /// teams (sorted, as a `TextList`) and the outbox's last sequence number (see `Caller`).
+    pub(in crate::store) const CALLER_COLUMNS: &str =
+        "u.id, u.subject, u.email, u.name, u.created_at,
+        ARRAY(SELECT tm.name FROM memberships m JOIN teams tm ON tm.id = m.team_id
+              WHERE m.user_id = u.id ORDER BY tm.name) AS teams,
+        (SELECT COALESCE(MAX(seq), 0) FROM outbox_events) AS outbox_seq";
+
     /// How a job claim locks the row it picks. Workers claim concurrently, each skipping the rows another holds.
     pub(in crate::store) const CLAIM_LOCK: &str = "FOR UPDATE SKIP LOCKED";
 
