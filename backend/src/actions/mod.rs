@@ -8,6 +8,7 @@ pub mod extensions;
 pub mod grants;
 pub mod products;
 pub mod requests;
+pub mod search;
 pub mod webhooks;
 
 use crate::domain::Invalid;

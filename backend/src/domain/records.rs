@@ -76,6 +76,19 @@ text_enum!(
     ProductStatus { Draft => "draft", Published => "published", Deprecated => "deprecated" }
 );
 
+impl ProductStatus {
+    /// Which status may follow which: a draft is published, a published product
+    /// deprecated, and a deprecated one published again. Nothing goes back to draft.
+    pub fn may_become(self, next: ProductStatus) -> bool {
+        matches!(
+            (self, next),
+            (Self::Draft, Self::Published)
+                | (Self::Published, Self::Deprecated)
+                | (Self::Deprecated, Self::Published)
+        )
+    }
+}
+
 text_enum!(
     /// Where an access request (or one of its items) stands.
     RequestStatus {

@@ -11,7 +11,8 @@ use serde::Serialize;
 use super::docs::{BadRequest, Conflict, Forbidden, NotFound, PreconditionFailed, Unavailable};
 use super::pagination::{Order, PageParams, next_url, paginate};
 use super::{ApiJson, ApiPath, ApiQuery};
-use crate::actions::products::{self, AddTablesRequest, SearchParams};
+use crate::actions::products::{self, AddTablesRequest};
+use crate::actions::search::{SearchParams, search};
 use crate::app::{App, AppState};
 use crate::domain::*;
 use crate::http::AppError;
@@ -38,7 +39,7 @@ pub async fn list_products(
     ApiQuery(pairs): ApiQuery<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     let params = SearchParams::from_pairs(pairs)?;
-    let page = products::search(&app, &user.subject(), params).await?;
+    let page = search(&app, &user.subject(), params).await?;
     let link = page.next_cursor.as_deref().and_then(|next| {
         HeaderValue::from_str(&format!("<{}>; rel=\"next\"", next_url(&uri, next))).ok()
     });

@@ -7,7 +7,7 @@ use axum::response::Response;
 
 use super::charts::{self, Chart};
 use super::{Chrome, RenderPage};
-use crate::actions::products::{SearchParams, search};
+use crate::actions::search::{SearchParams, search};
 use crate::app::AppState;
 use crate::domain::{BusinessDomain, CatalogCounts, stats};
 use crate::http::AppError;
