@@ -1,5 +1,5 @@
 //! Data products: who sees and manages them, create, edit, publish and deprecate, their
-//! their tables (imported from Glue, or defined by hand in the sandbox) and re-sync.
+//! tables (imported from Glue, or defined by hand in the sandbox) and re-sync.
 
 use serde::Deserialize;
 
