@@ -218,3 +218,37 @@ impl<'r> Decode<'r, Postgres> for TextList {
         Ok(Self(<Vec<String> as Decode<Postgres>>::decode(value)?))
     }
 }
+
+/// A list of ids as one value: a JSON array of hyphenated ids on SQLite (`json_each`) and
+/// `uuid[]` on PostgreSQL (`= ANY($n)`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct IdList(pub Vec<Uuid>);
+
+impl Type<Sqlite> for IdList {
+    fn type_info() -> SqliteTypeInfo {
+        <&str as Type<Sqlite>>::type_info()
+    }
+}
+
+impl<'q> Encode<'q, Sqlite> for IdList {
+    fn encode_by_ref(&self, buf: &mut Vec<SqliteArgumentValue<'q>>) -> Result<IsNull, BoxDynError> {
+        let ids: Vec<String> = self
+            .0
+            .iter()
+            .map(|id| id.hyphenated().to_string())
+            .collect();
+        Encode::<Sqlite>::encode(serde_json::to_string(&ids)?, buf)
+    }
+}
+
+impl Type<Postgres> for IdList {
+    fn type_info() -> PgTypeInfo {
+        <Vec<Uuid> as Type<Postgres>>::type_info()
+    }
+}
+
+impl<'q> Encode<'q, Postgres> for IdList {
+    fn encode_by_ref(&self, buf: &mut PgArgumentBuffer) -> Result<IsNull, BoxDynError> {
+        Encode::<Postgres>::encode_by_ref(&self.0, buf)
+    }
+}

@@ -50,6 +50,7 @@ mod events;
 mod jobs;
 mod publishers;
 mod users;
+pub(in crate::store) mod webhooks;
 
 /// Each common file's SQLite expansion, by the file's name.
 pub(in crate::store) mod sqlite_peers {

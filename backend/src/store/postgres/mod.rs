@@ -86,6 +86,14 @@ pub(super) use crate::store::common::postgres_peers::changes::{record_audit, rec
 
 /// What PostgreSQL says differently; the common bodies call these by name.
 pub(in crate::store) mod dialect {
+    pub(in crate::store) use super::notifications::insert_notification;
+    pub(in crate::store) use super::webhooks::claim_delivery_rows;
+
+    /// "is one of the list bound at `$n`" (a `TextList` or an `IdList`), after a column.
+    pub(in crate::store) fn any_of(n: u8) -> String {
+        format!("= ANY(${n})")
+    }
+
     /// Who is asking, as the first columns of a query over `users u`: the user, their
     /// teams (sorted, as a `TextList`) and the outbox's last sequence number (see `Caller`).
     pub(in crate::store) const CALLER_COLUMNS: &str =

@@ -12,7 +12,7 @@ use crate::domain::*;
 use crate::store::common::postgres_peers::delivery::move_cursor;
 use crate::store::{NewNotification, Notification, NotificationStore, StoreResult, now};
 
-pub(super) async fn insert_notification(
+pub(in crate::store) async fn insert_notification(
     conn: &mut PgConnection,
     notification: &NewNotification,
 ) -> StoreResult<()> {

@@ -11,7 +11,7 @@ use crate::domain::*;
 use crate::store::common::sqlite_peers::delivery::move_cursor;
 use crate::store::{NewNotification, Notification, NotificationStore, StoreResult, now};
 
-pub(super) async fn insert_notification(
+pub(in crate::store) async fn insert_notification(
     conn: &mut SqliteConnection,
     notification: &NewNotification,
 ) -> StoreResult<()> {

@@ -1,70 +1,17 @@
-//! Webhook subscriptions on SQLite: fan-out, claims, attempts and the delivery log.
+//! Claiming due webhook deliveries on SQLite.
 
 use std::time::Duration;
 
-use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use super::notifications::insert_notification;
-use super::{SqliteStore, parse_id, parse_json, parse_ts, record_audit, ts};
-use crate::domain::*;
-use crate::store::common::sqlite_peers::delivery::move_cursor;
-use crate::store::{
-    Attempt, AttemptOutcome, DeliveryLog, DueDelivery, NewDelivery, NewNotification, NewWebhook,
-    StoreError, StoreResult, Webhook, WebhookStore, now,
-};
-
-const WEBHOOK_SELECT: &str =
-    "SELECT w.id, w.url, w.event_types, p.slug, w.product_id, w.created_by,
-        w.status, w.consecutive_failures, w.created_at
-    FROM webhook_subscriptions w LEFT JOIN products p ON p.id = w.product_id";
-
-type WebhookRow = (
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    String,
-    String,
-    i32,
-    String,
-);
-
-fn webhook_from(row: WebhookRow) -> StoreResult<Webhook> {
-    let (id, url, types, product, product_id, created_by, status, failures, created_at) = row;
-    Ok(Webhook {
-        id: parse_id(&id)?,
-        url,
-        event_types: serde_json::from_str(&types)
-            .map_err(|e| StoreError::Corrupt(format!("event types: {e}")))?,
-        product,
-        product_id: product_id.as_deref().map(parse_id).transpose()?,
-        created_by: parse_id(&created_by)?,
-        status,
-        consecutive_failures: failures,
-        created_at: parse_ts(&created_at)?,
-    })
-}
-
-type DueRow = (
-    String,
-    String,
-    String,
-    String,
-    i32,
-    String,
-    i64,
-    String,
-    String,
-    String,
-    String,
-    String,
-);
+use super::SqliteStore;
+use crate::store::StoreResult;
+use crate::store::common::webhooks::DueRow;
+use crate::store::types::Ts;
 
 /// SQLite cannot put `UPDATE … RETURNING` inside a `WITH`: claim, then read, in one
 /// transaction.
-async fn claim_rows(
+pub(in crate::store) async fn claim_delivery_rows(
     store: &SqliteStore,
     now: OffsetDateTime,
     lease: Duration,
@@ -72,22 +19,22 @@ async fn claim_rows(
 ) -> StoreResult<Vec<DueRow>> {
     let mut tx = store.begin().await?;
     let ids: Vec<String> = sqlx::query_scalar(
-        "UPDATE webhook_deliveries SET locked_until = ?1
+        "UPDATE webhook_deliveries SET locked_until = $1
          WHERE id IN (
              SELECT d.id FROM webhook_deliveries d
                JOIN webhook_subscriptions w ON w.id = d.subscription_id
               WHERE d.status = 'pending' AND w.status = 'active'
-                AND d.next_attempt_at <= ?2
-                AND (d.locked_until IS NULL OR d.locked_until < ?2)
+                AND d.next_attempt_at <= $2
+                AND (d.locked_until IS NULL OR d.locked_until < $2)
                 AND NOT EXISTS (
                     SELECT 1 FROM webhook_deliveries e
                      WHERE e.subscription_id = d.subscription_id AND e.subject = d.subject
                        AND e.status = 'pending' AND e.event_seq < d.event_seq)
-              ORDER BY d.event_seq LIMIT ?3)
+              ORDER BY d.event_seq LIMIT $3)
          RETURNING id",
     )
-    .bind(ts(now + lease))
-    .bind(ts(now))
+    .bind(Ts(now + lease))
+    .bind(Ts(now))
     .bind(limit)
     .fetch_all(&mut *tx)
     .await?;
@@ -100,7 +47,7 @@ async fn claim_rows(
                    FROM webhook_deliveries d
                    JOIN webhook_subscriptions w ON w.id = d.subscription_id
                    JOIN outbox_events o ON o.seq = d.event_seq
-                  WHERE d.id = ?1",
+                  WHERE d.id = $1",
             )
             .bind(id)
             .fetch_one(&mut *tx)
@@ -109,316 +56,4 @@ async fn claim_rows(
     }
     tx.commit().await?;
     Ok(rows)
-}
-
-fn paused_notification(user: UserId, url: &str, failures: i32) -> NewNotification {
-    NewNotification {
-        user,
-        event_id: None,
-        title: format!("Webhook to {url} paused after {failures} failed deliveries in a row"),
-        link: Some("/webhooks".into()),
-    }
-}
-
-#[async_trait]
-impl WebhookStore for SqliteStore {
-    #[tracing::instrument(skip_all)]
-    async fn create_webhook(&self, actor: UserId, webhook: &NewWebhook) -> StoreResult<Webhook> {
-        let id = WebhookId::new();
-        let now = ts(now());
-        let mut tx = self.begin().await?;
-        sqlx::query(
-            "INSERT INTO webhook_subscriptions
-                 (id, url, event_types, secret, product_id, created_by, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
-        )
-        .bind(id.to_string())
-        .bind(&webhook.url)
-        .bind(serde_json::to_string(&webhook.event_types).unwrap_or_else(|_| "[]".into()))
-        .bind(&webhook.secret)
-        .bind(webhook.product_id.map(|p| p.to_string()))
-        .bind(actor.to_string())
-        .bind(&now)
-        .execute(&mut *tx)
-        .await?;
-        let detail = serde_json::json!({"url": webhook.url, "event_types": webhook.event_types});
-        record_audit(
-            &mut tx,
-            Actor::User(actor),
-            "webhook created",
-            ("webhook", &id.to_string()),
-            &detail,
-        )
-        .await?;
-        tx.commit().await?;
-        self.webhook(id).await
-    }
-
-    #[tracing::instrument(skip_all)]
-    async fn webhooks(&self) -> StoreResult<Vec<Webhook>> {
-        let rows: Vec<WebhookRow> = sqlx::query_as(&format!("{WEBHOOK_SELECT} ORDER BY w.id"))
-            .fetch_all(&self.pool)
-            .await?;
-        rows.into_iter().map(webhook_from).collect()
-    }
-
-    #[tracing::instrument(skip_all)]
-    async fn webhook(&self, id: WebhookId) -> StoreResult<Webhook> {
-        let row: Option<WebhookRow> = sqlx::query_as(&format!("{WEBHOOK_SELECT} WHERE w.id = ?1"))
-            .bind(id.to_string())
-            .fetch_optional(&self.pool)
-            .await?;
-        webhook_from(row.ok_or(StoreError::NotFound)?)
-    }
-
-    #[tracing::instrument(skip_all)]
-    async fn delete_webhook(&self, actor: UserId, id: WebhookId) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        let deleted = sqlx::query("DELETE FROM webhook_subscriptions WHERE id = ?1")
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await?;
-        if deleted.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        let target = ("webhook", id.to_string());
-        let detail = serde_json::json!({});
-        record_audit(
-            &mut tx,
-            Actor::User(actor),
-            "webhook deleted",
-            (target.0, &target.1),
-            &detail,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    #[tracing::instrument(skip_all)]
-    async fn resume_webhook(&self, actor: UserId, id: WebhookId) -> StoreResult<Webhook> {
-        let mut tx = self.begin().await?;
-        let changed = sqlx::query(
-            "UPDATE webhook_subscriptions SET status = 'active', consecutive_failures = 0,
-                    updated_at = ?1 WHERE id = ?2",
-        )
-        .bind(ts(now()))
-        .bind(id.to_string())
-        .execute(&mut *tx)
-        .await?;
-        if changed.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        let detail = serde_json::json!({});
-        record_audit(
-            &mut tx,
-            Actor::User(actor),
-            "webhook resumed",
-            ("webhook", &id.to_string()),
-            &detail,
-        )
-        .await?;
-        tx.commit().await?;
-        self.webhook(id).await
-    }
-
-    #[tracing::instrument(skip_all)]
-    async fn fan_out_webhooks(
-        &self,
-        sink: &str,
-        from: i64,
-        to: i64,
-        deliveries: &[NewDelivery],
-    ) -> StoreResult<()> {
-        let now = ts(now());
-        let mut tx = self.begin().await?;
-        for delivery in deliveries {
-            sqlx::query(
-                "INSERT INTO webhook_deliveries
-                     (id, subscription_id, event_seq, subject, next_attempt_at, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT DO NOTHING",
-            )
-            .bind(DeliveryId::new().to_string())
-            .bind(delivery.webhook.to_string())
-            .bind(delivery.event_seq)
-            .bind(&delivery.subject)
-            .bind(&now)
-            .execute(&mut *tx)
-            .await?;
-        }
-        move_cursor(&mut tx, sink, from, to).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    #[tracing::instrument(skip_all)]
-    async fn claim_deliveries(&self, lease: Duration, limit: i64) -> StoreResult<Vec<DueDelivery>> {
-        let rows = claim_rows(self, now(), lease, limit).await?;
-        rows.into_iter()
-            .map(
-                |(
-                    id,
-                    webhook,
-                    url,
-                    secret,
-                    attempts,
-                    created_at,
-                    seq,
-                    event_id,
-                    event_type,
-                    subject,
-                    time,
-                    data,
-                )| {
-                    Ok(DueDelivery {
-                        id: parse_id(&id)?,
-                        webhook: parse_id(&webhook)?,
-                        url,
-                        secret,
-                        attempts,
-                        created_at: parse_ts(&created_at)?,
-                        event: OutboxEvent {
-                            seq,
-                            id: parse_id(&event_id)?,
-                            event_type,
-                            subject,
-                            time: parse_ts(&time)?,
-                            data: parse_json(&data)?,
-                        },
-                    })
-                },
-            )
-            .collect()
-    }
-
-    #[tracing::instrument(skip_all)]
-    async fn record_attempt(
-        &self,
-        delivery: DeliveryId,
-        outcome: &AttemptOutcome,
-        pause_after: i32,
-    ) -> StoreResult<()> {
-        let now = ts(now());
-        let mut tx = self.begin().await?;
-        sqlx::query(
-            "INSERT INTO webhook_attempts (id, delivery_id, at, status_code, error, duration_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        )
-        .bind(uuid::Uuid::now_v7().to_string())
-        .bind(delivery.to_string())
-        .bind(&now)
-        .bind(outcome.status_code.map(i32::from))
-        .bind(&outcome.error)
-        .bind(outcome.duration_ms)
-        .execute(&mut *tx)
-        .await?;
-        let (status, next) = match (outcome.delivered, outcome.retry_at) {
-            (true, _) => ("delivered", now.clone()),
-            (false, Some(at)) => ("pending", ts(at)),
-            (false, None) => ("failed", now.clone()),
-        };
-        let webhook: Option<String> = sqlx::query_scalar(
-            "UPDATE webhook_deliveries SET status = ?1, attempts = attempts + 1,
-                    next_attempt_at = ?2, locked_until = NULL,
-                    delivered_at = CASE WHEN ?1 = 'delivered' THEN ?3 ELSE NULL END
-              WHERE id = ?4 RETURNING subscription_id",
-        )
-        .bind(status)
-        .bind(&next)
-        .bind(&now)
-        .bind(delivery.to_string())
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(webhook) = webhook else {
-            return Ok(());
-        };
-        if outcome.delivered {
-            sqlx::query("UPDATE webhook_subscriptions SET consecutive_failures = 0 WHERE id = ?1")
-                .bind(&webhook)
-                .execute(&mut *tx)
-                .await?;
-        } else {
-            let (created_by, url, failures): (String, String, i32) = sqlx::query_as(
-                "UPDATE webhook_subscriptions
-                    SET consecutive_failures = consecutive_failures + 1,
-                        status = CASE WHEN consecutive_failures + 1 >= ?1 THEN 'paused' ELSE status END,
-                        updated_at = ?2
-                  WHERE id = ?3
-                  RETURNING created_by, url, consecutive_failures",
-            )
-            .bind(pause_after)
-            .bind(&now)
-            .bind(&webhook)
-            .fetch_one(&mut *tx)
-            .await?;
-            let paused = (failures == pause_after).then_some((created_by, url));
-            if let Some((created_by, url)) = paused {
-                let note = paused_notification(parse_id(&created_by)?, &url, pause_after);
-                insert_notification(&mut tx, &note).await?;
-                let detail = serde_json::json!({"url": url, "after_failures": pause_after});
-                record_audit(
-                    &mut tx,
-                    Actor::System,
-                    "webhook paused",
-                    ("webhook", &webhook),
-                    &detail,
-                )
-                .await?;
-            }
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    #[tracing::instrument(skip_all)]
-    async fn deliveries(
-        &self,
-        webhook: WebhookId,
-        before: Option<i64>,
-        limit: i64,
-    ) -> StoreResult<Vec<DeliveryLog>> {
-        type Row = (String, i64, String, String, String, String, String);
-        let rows: Vec<Row> = sqlx::query_as(
-            "SELECT d.id, d.event_seq, o.id, o.type, d.subject, d.status, d.next_attempt_at
-               FROM webhook_deliveries d JOIN outbox_events o ON o.seq = d.event_seq
-              WHERE d.subscription_id = ?1 AND (?2 IS NULL OR d.event_seq < ?2)
-              ORDER BY d.event_seq DESC LIMIT ?3",
-        )
-        .bind(webhook.to_string())
-        .bind(before)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        let mut logs = Vec::with_capacity(rows.len());
-        for (id, event_seq, event_id, event_type, subject, status, next) in rows {
-            let attempts: Vec<(String, Option<i32>, Option<String>, i64)> = sqlx::query_as(
-                "SELECT at, status_code, error, duration_ms FROM webhook_attempts
-                  WHERE delivery_id = ?1 ORDER BY at, id",
-            )
-            .bind(&id)
-            .fetch_all(&self.pool)
-            .await?;
-            logs.push(DeliveryLog {
-                id: parse_id(&id)?,
-                event_seq,
-                event_id: parse_id(&event_id)?,
-                event_type,
-                subject,
-                next_attempt_at: (status == "pending").then(|| parse_ts(&next)).transpose()?,
-                status,
-                attempts: attempts
-                    .into_iter()
-                    .map(|(at, code, error, duration_ms)| {
-                        Ok(Attempt {
-                            at: parse_ts(&at)?,
-                            status_code: code.and_then(|c| u16::try_from(c).ok()),
-                            error,
-                            duration_ms,
-                        })
-                    })
-                    .collect::<StoreResult<_>>()?,
-            });
-        }
-        Ok(logs)
-    }
 }
