@@ -7,6 +7,7 @@ pub mod access;
 mod auth;
 mod aws_names;
 mod catalog;
+pub mod effects;
 pub mod events;
 pub mod extensions;
 pub mod grants;

@@ -13,6 +13,7 @@ use super::{PgStore, record_audit, record_change};
 use crate::domain::access::{
     AccessRequest, Decision, NewAccessRequest, RequestItem, Transition, next_status, worst,
 };
+use crate::domain::effects;
 use crate::domain::*;
 use crate::store::common::postgres_peers::jobs::insert_job;
 use crate::store::{AccessStore, ItemOutcome, NewJob, RequestFilter, StoreError, StoreResult, now};
@@ -220,18 +221,6 @@ pub(super) async fn decide(
     Ok(())
 }
 
-fn transition_event(transition: Transition) -> Option<(&'static str, EventType)> {
-    Some(match transition {
-        Transition::Approve => ("approved", EventType::AccessApproved),
-        Transition::Reject => ("rejected", EventType::AccessRejected),
-        Transition::Cancel => ("cancelled", EventType::AccessCancelled),
-        Transition::Retry => ("retried", EventType::AccessRetried),
-        Transition::Revoke => ("revoke requested", EventType::AccessRevokeRequested),
-        Transition::Expire => ("expired", EventType::AccessExpiring),
-        Transition::Granted | Transition::GrantFailed | Transition::Revoked => return None,
-    })
-}
-
 #[async_trait]
 impl AccessStore for PgStore {
     #[tracing::instrument(skip_all)]
@@ -264,11 +253,8 @@ impl AccessStore for PgStore {
             .fetch_optional(&mut *tx)
             .await?
             .ok_or_else(|| Invalid::new("consumer_team", "no such team"))?;
-        let status = if auto_approve {
-            RequestStatus::Granting
-        } else {
-            RequestStatus::Submitted
-        };
+        let effects = effects::submission(auto_approve);
+        let status = effects.status;
         let id = RequestId::new().0;
         let now = now();
         sqlx::query(
@@ -306,7 +292,7 @@ impl AccessStore for PgStore {
             &mut tx,
             id,
             Actor::User(new.requester),
-            "submitted",
+            effects.submitted.decision,
             &new.justification,
         )
         .await?;
@@ -315,19 +301,19 @@ impl AccessStore for PgStore {
         record_change(
             &mut tx,
             Actor::User(new.requester),
-            "request.submitted",
+            effects.submitted.audit_action,
             target,
             &json!({}),
-            event(EventType::AccessRequested, &request),
+            event(effects.submitted.event, &request),
         )
         .await?;
-        if auto_approve {
+        if let Some(approval) = effects.auto_approval {
             decide(
                 &mut tx,
                 id,
                 Actor::System,
-                "approved",
-                "auto-approve product",
+                approval.decision,
+                effects::AUTO_APPROVE_COMMENT,
             )
             .await?;
             let mut job = grant_job.clone();
@@ -336,10 +322,10 @@ impl AccessStore for PgStore {
             record_change(
                 &mut tx,
                 Actor::System,
-                "request.approved",
+                approval.audit_action,
                 target,
                 &json!({"auto": true}),
-                event(EventType::AccessApproved, &request),
+                event(approval.event, &request),
             )
             .await?;
             request = load_one(&mut tx, id).await?;
@@ -450,17 +436,16 @@ impl AccessStore for PgStore {
             }
         }
         let request = load_one(&mut tx, id.0).await?;
-        if let Some((decision, event_type)) = transition_event(transition) {
-            decide(&mut tx, id.0, actor, decision, comment).await?;
+        if let Some(effects) = effects::transition_effects(transition) {
+            decide(&mut tx, id.0, actor, effects.decision, comment).await?;
             let detail = json!({"from": from, "to": to, "comment": comment});
-            let action = format!("request.{}", decision.replace(' ', "_"));
             record_change(
                 &mut tx,
                 actor,
-                &action,
+                effects.audit_action,
                 ("access_request", &id.to_string()),
                 &detail,
-                event(event_type, &request),
+                event(effects.event, &request),
             )
             .await?;
         }

@@ -10,6 +10,7 @@ use super::{SqliteStore, parse_id, parse_ts, record_change, ts};
 use crate::domain::access::{
     AccessRequest, Decision, NewAccessRequest, RequestItem, Transition, next_status, worst,
 };
+use crate::domain::effects;
 use crate::domain::*;
 use crate::store::common::sqlite_peers::jobs::insert_job;
 use crate::store::{AccessStore, ItemOutcome, NewJob, RequestFilter, StoreError, StoreResult, now};
@@ -223,18 +224,6 @@ pub(super) async fn decide(
     Ok(())
 }
 
-fn transition_event(transition: Transition) -> Option<(&'static str, EventType)> {
-    Some(match transition {
-        Transition::Approve => ("approved", EventType::AccessApproved),
-        Transition::Reject => ("rejected", EventType::AccessRejected),
-        Transition::Cancel => ("cancelled", EventType::AccessCancelled),
-        Transition::Retry => ("retried", EventType::AccessRetried),
-        Transition::Revoke => ("revoke requested", EventType::AccessRevokeRequested),
-        Transition::Expire => ("expired", EventType::AccessExpiring),
-        Transition::Granted | Transition::GrantFailed | Transition::Revoked => return None,
-    })
-}
-
 #[async_trait]
 impl AccessStore for SqliteStore {
     #[tracing::instrument(skip_all)]
@@ -262,11 +251,8 @@ impl AccessStore for SqliteStore {
             .fetch_optional(&mut *tx)
             .await?
             .ok_or_else(|| Invalid::new("consumer_team", "no such team"))?;
-        let status = if auto_approve {
-            RequestStatus::Granting
-        } else {
-            RequestStatus::Submitted
-        };
+        let effects = effects::submission(auto_approve);
+        let status = effects.status;
         let id = new_request_id();
         let now = ts(now());
         sqlx::query(
@@ -304,7 +290,7 @@ impl AccessStore for SqliteStore {
             &mut tx,
             &id,
             Actor::User(new.requester),
-            "submitted",
+            effects.submitted.decision,
             &new.justification,
         )
         .await?;
@@ -312,19 +298,19 @@ impl AccessStore for SqliteStore {
         record_change(
             &mut tx,
             Actor::User(new.requester),
-            "request.submitted",
+            effects.submitted.audit_action,
             ("access_request", &id),
             &json!({}),
-            event(EventType::AccessRequested, &request),
+            event(effects.submitted.event, &request),
         )
         .await?;
-        if auto_approve {
+        if let Some(approval) = effects.auto_approval {
             decide(
                 &mut tx,
                 &id,
                 Actor::System,
-                "approved",
-                "auto-approve product",
+                approval.decision,
+                effects::AUTO_APPROVE_COMMENT,
             )
             .await?;
             let mut job = grant_job.clone();
@@ -333,10 +319,10 @@ impl AccessStore for SqliteStore {
             record_change(
                 &mut tx,
                 Actor::System,
-                "request.approved",
+                approval.audit_action,
                 ("access_request", &id),
                 &json!({"auto": true}),
-                event(EventType::AccessApproved, &request),
+                event(approval.event, &request),
             )
             .await?;
             request = load_one(&mut tx, &id).await?;
@@ -443,16 +429,16 @@ impl AccessStore for SqliteStore {
             }
         }
         let request = load_one(&mut tx, &id.to_string()).await?;
-        if let Some((decision, event_type)) = transition_event(transition) {
-            decide(&mut tx, &id.to_string(), actor, decision, comment).await?;
+        if let Some(effects) = effects::transition_effects(transition) {
+            decide(&mut tx, &id.to_string(), actor, effects.decision, comment).await?;
             let detail = json!({"from": from, "to": to, "comment": comment});
             record_change(
                 &mut tx,
                 actor,
-                &format!("request.{}", decision.replace(' ', "_")),
+                effects.audit_action,
                 ("access_request", &id.to_string()),
                 &detail,
-                event(event_type, &request),
+                event(effects.event, &request),
             )
             .await?;
         }

@@ -9,6 +9,7 @@ use sqlx::SqliteConnection;
 
 use super::access::{decide, event, load_one};
 use super::{SqliteStore, parse_id, parse_ts, record_change, ts};
+use crate::domain::effects;
 use crate::domain::extensions::{Extension, ExtensionStatus, NewExtension};
 use crate::domain::*;
 use crate::store::{ExtensionStore, StoreError, StoreResult, now};
@@ -139,7 +140,7 @@ impl ExtensionStore for SqliteStore {
             &mut tx,
             &rid,
             actor,
-            "extension requested",
+            effects::extension_request().decision,
             &extension.reason,
         )
         .await?;
@@ -148,10 +149,10 @@ impl ExtensionStore for SqliteStore {
         record_change(
             &mut tx,
             actor,
-            "request.extension_requested",
+            effects::extension_request().audit_action,
             ("access_request", &rid),
             &json!({"extension": id, "until": created.until, "previous_until": created.previous_until, "reason": created.reason}),
-            extension_event(EventType::AccessExtensionRequested, &current, &created),
+            extension_event(effects::extension_request().event, &current, &created),
         )
         .await?;
         tx.commit().await?;
@@ -219,20 +220,16 @@ impl ExtensionStore for SqliteStore {
                 ));
             }
         }
-        let (decision, event_type) = if approve {
-            ("extended", EventType::AccessExtended)
-        } else {
-            ("extension rejected", EventType::AccessExtensionRejected)
-        };
-        decide(&mut tx, &rid, actor, decision, comment).await?;
+        let effects = effects::extension_decision(approve);
+        decide(&mut tx, &rid, actor, effects.decision, comment).await?;
         let current = load_one(&mut tx, &rid).await?;
         record_change(
             &mut tx,
             actor,
-            &format!("request.{}", decision.replace(' ', "_")),
+            effects.audit_action,
             ("access_request", &rid),
             &json!({"extension": eid, "until": decided.until, "previous_until": decided.previous_until, "comment": comment}),
-            extension_event(event_type, &current, &decided),
+            extension_event(effects.event, &current, &decided),
         )
         .await?;
         tx.commit().await?;
