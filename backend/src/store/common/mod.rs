@@ -41,12 +41,14 @@ macro_rules! for_both {
     };
 }
 
+mod audit;
 mod auth;
 mod catalog;
 mod changes;
 mod delivery;
 mod environments;
 mod events;
+mod health;
 mod jobs;
 mod publishers;
 mod users;

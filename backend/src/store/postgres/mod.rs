@@ -2,7 +2,6 @@
 //! `FOR UPDATE SKIP LOCKED` so many workers share the queue without blocking each other.
 
 mod access;
-mod audit;
 mod extensions;
 mod grants;
 mod notifications;
@@ -12,11 +11,10 @@ mod webhooks;
 
 use std::time::Duration;
 
-use async_trait::async_trait;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{PgPool, Postgres};
 
-use super::{HealthStore, StoreError, StoreResult, WriteCount, WriteTx, migrate_error};
+use super::{StoreError, StoreResult, WriteCount, WriteTx, migrate_error};
 use crate::config::redact_url;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
@@ -58,34 +56,36 @@ fn latest_migration() -> i64 {
     MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)
 }
 
-#[async_trait]
-impl HealthStore for PgStore {
-    fn backend(&self) -> &'static str {
-        "postgres"
-    }
-
-    async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
-    }
-
-    async fn schema_version(&self) -> StoreResult<i64> {
-        let version: Option<i64> =
-            sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
-                .fetch_one(&self.pool)
-                .await?;
-        Ok(version.unwrap_or(0))
-    }
-
-    async fn close(&self) {
-        self.pool.close().await;
-    }
-}
-
 pub(super) use crate::store::common::postgres_peers::changes::{record_audit, record_change};
 
 /// What PostgreSQL says differently; the common bodies call these by name.
 pub(in crate::store) mod dialect {
+    /// Which audit entries a caller may list: `$1` everything, else about requests and
+    /// products visible to the teams `$2` (a `TextList`) or the user `$3`; then the
+    /// filters `$4` to `$8` and the limit `$9`.
+    pub(in crate::store) const AUDIT_VISIBLE: &str = "WHERE ($1
+                OR (e.target_type = 'access_request' AND EXISTS (
+                    SELECT 1 FROM access_requests r JOIN products p ON p.id = r.product_id
+                    WHERE r.id::TEXT = e.target_id AND (
+                        r.requester_id = $3
+                        OR r.consumer_team_id IN (SELECT id FROM teams WHERE name = ANY($2))
+                        OR p.owner_team_id IN (SELECT id FROM teams WHERE name = ANY($2))
+                        OR EXISTS (SELECT 1 FROM product_stewards s WHERE s.product_id = p.id AND s.user_id = $3))))
+                OR (e.target_type = 'product' AND EXISTS (
+                    SELECT 1 FROM products p WHERE p.id::TEXT = e.target_id AND (
+                        p.status <> 'draft'
+                        OR p.owner_team_id IN (SELECT id FROM teams WHERE name = ANY($2))
+                        OR EXISTS (SELECT 1 FROM product_stewards s WHERE s.product_id = p.id AND s.user_id = $3)))))
+               AND ($4::TEXT IS NULL OR e.target_type = $4)
+               AND ($5::TEXT IS NULL OR e.target_id = $5)
+               AND ($6::UUID IS NULL OR e.actor_id = $6)
+               AND ($7::TIMESTAMPTZ IS NULL OR e.at >= $7)
+               AND ($8::UUID IS NULL OR e.id > $8)
+             ORDER BY e.id LIMIT $9";
+
+    /// What `HealthStore::backend` answers.
+    pub(in crate::store) const NAME: &str = "postgres";
+
     pub(in crate::store) use super::notifications::insert_notification;
     pub(in crate::store) use super::webhooks::claim_delivery_rows;
 
