@@ -48,6 +48,7 @@ mod changes;
 mod delivery;
 mod environments;
 mod events;
+mod grants;
 mod health;
 mod jobs;
 mod publishers;

@@ -4,7 +4,6 @@
 
 mod access;
 mod extensions;
-mod grants;
 mod notifications;
 mod products;
 mod stats;
@@ -109,6 +108,20 @@ pub(super) use crate::store::common::sqlite_peers::changes::{record_audit, recor
 
 /// What SQLite says differently; the common bodies call these by name.
 pub(in crate::store) mod dialect {
+    /// Which grants a caller may list: `$1` all, else those of the teams `$2` (a
+    /// `TextList`) or the steward `$3`; then the filters `$4` to `$9` and the limit `$10`.
+    pub(in crate::store) const GRANT_VISIBLE: &str = "WHERE ($1 = 1
+                OR ct.name IN (SELECT value FROM json_each($2))
+                OR ot.name IN (SELECT value FROM json_each($2))
+                OR EXISTS (SELECT 1 FROM product_stewards s WHERE s.product_id = p.id AND s.user_id = $3))
+           AND ($4 IS NULL OR g.principal_arn = $4)
+           AND ($5 IS NULL OR p.slug = $5)
+           AND ($6 IS NULL OR ct.name = $6)
+           AND ($7 = 1 OR g.state = 'applied')
+           AND ($8 IS NULL OR g.id < $8)
+           AND ($9 IS NULL OR g.id = $9)
+         ORDER BY g.id DESC LIMIT $10";
+
     /// Which audit entries a caller may list: `$1` everything, else about requests and
     /// products visible to the teams `$2` (a `TextList`) or the user `$3`; then the
     /// filters `$4` to `$8` and the limit `$9`.
