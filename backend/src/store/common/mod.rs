@@ -52,6 +52,7 @@ mod grants;
 mod health;
 mod jobs;
 mod publishers;
+mod stats;
 mod users;
 pub(in crate::store) mod webhooks;
 

@@ -5,7 +5,6 @@ mod access;
 mod extensions;
 mod notifications;
 mod products;
-mod stats;
 mod webhooks;
 
 use std::time::Duration;
@@ -59,6 +58,10 @@ pub(super) use crate::store::common::postgres_peers::changes::{record_audit, rec
 
 /// What PostgreSQL says differently; the common bodies call these by name.
 pub(in crate::store) mod dialect {
+    /// A request's UTC day as `YYYY-MM-DD`. The UTC day of `created_at`, as text.
+    pub(in crate::store) const CREATED_DAY: &str =
+        "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')";
+
     /// Which grants a caller may list: `$1` all, else those of the teams `$2` (a
     /// `TextList`) or the steward `$3`; then the filters `$4` to `$9` and the limit `$10`.
     pub(in crate::store) const GRANT_VISIBLE: &str = "WHERE ($1

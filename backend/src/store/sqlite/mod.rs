@@ -6,7 +6,6 @@ mod access;
 mod extensions;
 mod notifications;
 mod products;
-mod stats;
 mod webhooks;
 
 use std::str::FromStr;
@@ -108,6 +107,9 @@ pub(super) use crate::store::common::sqlite_peers::changes::{record_audit, recor
 
 /// What SQLite says differently; the common bodies call these by name.
 pub(in crate::store) mod dialect {
+    /// A request's UTC day as `YYYY-MM-DD`. Timestamps are RFC 3339 UTC text, so the first ten characters are the UTC day.
+    pub(in crate::store) const CREATED_DAY: &str = "substr(created_at, 1, 10)";
+
     /// Which grants a caller may list: `$1` all, else those of the teams `$2` (a
     /// `TextList`) or the steward `$3`; then the filters `$4` to `$9` and the limit `$10`.
     pub(in crate::store) const GRANT_VISIBLE: &str = "WHERE ($1 = 1
