@@ -151,9 +151,9 @@ impl crate::jobs::JobHandler for GrantJob {
                 .inc();
         }
         let event = if failures == 0 {
-            "wharf.access.granted"
+            crate::domain::EventType::AccessGranted.as_str()
         } else {
-            "wharf.access.failed"
+            crate::domain::EventType::AccessFailed.as_str()
         };
         app.store
             .record_item_outcomes(request.id, &outcomes, Some(event))
@@ -209,9 +209,9 @@ impl crate::jobs::JobHandler for RevokeJob {
         let event = if !failed.is_empty() {
             None
         } else if expired {
-            Some("wharf.access.expired")
+            Some(crate::domain::EventType::AccessExpired.as_str())
         } else {
-            Some("wharf.access.revoked")
+            Some(crate::domain::EventType::AccessRevoked.as_str())
         };
         app.store
             .record_item_outcomes(request.id, &outcomes, event)
