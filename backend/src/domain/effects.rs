@@ -40,6 +40,26 @@ pub fn transition_effects(transition: Transition) -> Option<Effects> {
     })
 }
 
+/// The event for what the worker found after granting: every item granted and checked,
+/// or some failed (the request then shows the worst item).
+pub fn grant_outcome_event(failures: usize) -> EventType {
+    if failures == 0 {
+        EventType::AccessGranted
+    } else {
+        EventType::AccessFailed
+    }
+}
+
+/// The event for what the worker found after revoking; none while an item still holds
+/// access (the request stays revoking and the job is tried again).
+pub fn revoke_outcome_event(failures: usize, expired: bool) -> Option<EventType> {
+    match (failures, expired) {
+        (0, true) => Some(EventType::AccessExpired),
+        (0, false) => Some(EventType::AccessRevoked),
+        _ => None,
+    }
+}
+
 /// What submitting a request causes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Submission {

@@ -5,6 +5,24 @@ use time::OffsetDateTime;
 
 use super::{PersonRef, RequestId, RequestStatus, TeamName};
 
+/// What a grant driver did (or found) for one item of a request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemResult<T> {
+    pub item: uuid::Uuid,
+    /// `Err` says what went wrong in words a data owner can act on.
+    pub result: Result<T, String>,
+}
+
+impl<T> ItemResult<T> {
+    pub fn new(item: uuid::Uuid, result: Result<T, String>) -> Self {
+        Self { item, result }
+    }
+
+    pub fn is_ok(&self) -> bool {
+        self.result.is_ok()
+    }
+}
+
 /// One grant with its reason: the request, who asked, who approved, and its last check.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct GrantView {

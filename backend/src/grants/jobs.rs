@@ -9,6 +9,7 @@ use tokio::sync::watch;
 
 use super::{CallLog, GrantContext, GrantItem, ItemResult};
 use crate::domain::access::{AccessRequest, Transition};
+use crate::domain::effects;
 use crate::domain::{Actor, RequestId, RequestStatus};
 use crate::store::{ItemOutcome, NewJob, StoreError, now};
 use crate::telemetry::GrantLabels;
@@ -96,7 +97,7 @@ impl crate::jobs::JobHandler for GrantJob {
         let granted = driver.grant(&request.principal_arn, &items, &calls).await;
         let applied: Vec<GrantItem> = items
             .iter()
-            .filter(|i| granted.iter().any(|(id, r)| *id == i.item && r.is_ok()))
+            .filter(|i| granted.iter().any(|g| g.item == i.item && g.is_ok()))
             .cloned()
             .collect();
         let verified: Vec<ItemResult<()>> = driver
@@ -105,11 +106,11 @@ impl crate::jobs::JobHandler for GrantJob {
         audit_calls(app, request.id, &calls).await;
         let outcomes: Vec<ItemOutcome> = granted
             .into_iter()
-            .map(|(item, result)| match result {
+            .map(|ItemResult { item, result }| match result {
                 Ok(record) => match verified
                     .iter()
-                    .find(|(id, _)| *id == item)
-                    .map(|(_, r)| r.clone())
+                    .find(|v| v.item == item)
+                    .map(|v| v.result.clone())
                 {
                     Some(Err(missing)) => ItemOutcome {
                         item,
@@ -150,11 +151,7 @@ impl crate::jobs::JobHandler for GrantJob {
                 })
                 .inc();
         }
-        let event = if failures == 0 {
-            crate::domain::EventType::AccessGranted.as_str()
-        } else {
-            crate::domain::EventType::AccessFailed.as_str()
-        };
+        let event = effects::grant_outcome_event(failures);
         app.store
             .record_item_outcomes(request.id, &outcomes, Some(event))
             .await?;
@@ -187,11 +184,11 @@ impl crate::jobs::JobHandler for RevokeJob {
         audit_calls(app, request.id, &calls).await;
         let failed: Vec<String> = results
             .iter()
-            .filter_map(|(_, r)| r.clone().err())
+            .filter_map(|r| r.result.clone().err())
             .collect();
         let outcomes: Vec<ItemOutcome> = results
             .into_iter()
-            .map(|(item, result)| match result {
+            .map(|ItemResult { item, result }| match result {
                 Ok(()) => ItemOutcome {
                     item,
                     status: done,
@@ -206,13 +203,7 @@ impl crate::jobs::JobHandler for RevokeJob {
                 },
             })
             .collect();
-        let event = if !failed.is_empty() {
-            None
-        } else if expired {
-            Some(crate::domain::EventType::AccessExpired.as_str())
-        } else {
-            Some(crate::domain::EventType::AccessRevoked.as_str())
-        };
+        let event = effects::revoke_outcome_event(failed.len(), expired);
         app.store
             .record_item_outcomes(request.id, &outcomes, event)
             .await?;
@@ -304,7 +295,7 @@ pub async fn verify_items(
     let calls = CallLog::default();
     if reapply {
         let applied = driver.grant(&request.principal_arn, &items, &calls).await;
-        if let Some((_, Err(message))) = applied.iter().find(|(_, r)| r.is_err()) {
+        if let Some(Err(message)) = applied.iter().map(|a| &a.result).find(|r| r.is_err()) {
             tracing::warn!(request = %id, %message, "reapply failed for an item");
         }
     }

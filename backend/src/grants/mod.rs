@@ -37,8 +37,7 @@ impl CallLog {
     }
 }
 
-/// What happened to one item; errors are in words a data owner can act on.
-pub type ItemResult<T> = (uuid::Uuid, Result<T, String>);
+pub use crate::domain::grants::ItemResult;
 
 /// Applies, removes and checks grants. Idempotent both ways: granting twice leaves one
 /// set of grants, revoking what is gone succeeds. Batched: one call per job.
@@ -91,7 +90,7 @@ impl GrantDriver for SandboxDriver {
                     permissions: vec!["SELECT".into(), "DESCRIBE".into()],
                     driver: "sandbox".into(),
                 };
-                (item.item, Ok(record))
+                ItemResult::new(item.item, Ok(record))
             })
             .collect()
     }
@@ -102,7 +101,10 @@ impl GrantDriver for SandboxDriver {
         items: &[GrantItem],
         _calls: &CallLog,
     ) -> Vec<ItemResult<()>> {
-        items.iter().map(|item| (item.item, Ok(()))).collect()
+        items
+            .iter()
+            .map(|item| ItemResult::new(item.item, Ok(())))
+            .collect()
     }
 
     async fn verify(
@@ -111,7 +113,10 @@ impl GrantDriver for SandboxDriver {
         items: &[GrantItem],
         _calls: &CallLog,
     ) -> Vec<ItemResult<()>> {
-        items.iter().map(|item| (item.item, Ok(()))).collect()
+        items
+            .iter()
+            .map(|item| ItemResult::new(item.item, Ok(())))
+            .collect()
     }
 }
 

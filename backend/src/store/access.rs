@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use super::{NewJob, StoreResult};
 use crate::domain::access::{AccessRequest, NewAccessRequest, Transition};
 use crate::domain::extensions::{Extension, NewExtension};
-use crate::domain::grants::{GrantScope, GrantView};
+use crate::domain::grants::{GrantScope, GrantView, ItemResult};
 use crate::domain::*;
 
 /// Which requests to list.
@@ -83,7 +83,7 @@ pub trait AccessStore: Send + Sync {
         &self,
         id: RequestId,
         outcomes: &[ItemOutcome],
-        event_type: Option<&'static str>,
+        event_type: Option<EventType>,
     ) -> StoreResult<AccessRequest>;
     /// Granted requests whose end date has passed.
     async fn requests_due_for_expiry(&self) -> StoreResult<Vec<RequestId>>;
@@ -92,7 +92,7 @@ pub trait AccessStore: Send + Sync {
     async fn record_verification(
         &self,
         id: RequestId,
-        results: &[(uuid::Uuid, Result<(), String>)],
+        results: &[ItemResult<()>],
     ) -> StoreResult<AccessRequest>;
     /// Every granted request (for scheduled verification).
     async fn granted_requests(&self) -> StoreResult<Vec<RequestId>>;

@@ -167,7 +167,7 @@ impl World {
             })
             .collect();
         store
-            .record_item_outcomes(request.id, &outcomes, Some("wharf.access.granted"))
+            .record_item_outcomes(request.id, &outcomes, Some(EventType::AccessGranted))
             .await
             .unwrap()
     }
@@ -283,7 +283,7 @@ async fn grants_answer_who_holds_what_and_why(store: &dyn Store, w: &World) {
         })
         .collect();
     store
-        .record_item_outcomes(second.id, &revoked, Some("wharf.access.revoked"))
+        .record_item_outcomes(second.id, &revoked, Some(EventType::AccessRevoked))
         .await
         .unwrap();
     assert_eq!(by(all_grants()).await, 2);

@@ -252,14 +252,14 @@ impl LakeFormationDriver {
         for (index, (item, found)) in items.iter().zip(found).enumerate() {
             match found {
                 Ok(true) => present.push((index, item)),
-                Ok(false) => missing.push((
+                Ok(false) => missing.push(ItemResult::new(
                     item.item,
                     Err(format!(
                         "table {} does not exist in the Glue catalog",
                         item.name()
                     )),
                 )),
-                Err(message) => missing.push((item.item, Err(message))),
+                Err(message) => missing.push(ItemResult::new(item.item, Err(message))),
             }
         }
         (present, missing)
@@ -451,8 +451,8 @@ impl GrantDriver for LakeFormationDriver {
         }
         for (index, item) in present {
             match failed.remove(&index) {
-                Some(message) => results.push((item.item, Err(message))),
-                None => results.push((item.item, Ok(self.record(principal, item)))),
+                Some(message) => results.push(ItemResult::new(item.item, Err(message))),
+                None => results.push(ItemResult::new(item.item, Ok(self.record(principal, item)))),
             }
         }
         results
@@ -518,7 +518,9 @@ impl GrantDriver for LakeFormationDriver {
         items
             .iter()
             .enumerate()
-            .map(|(index, item)| (item.item, failed.remove(&index).map_or(Ok(()), Err)))
+            .map(|(index, item)| {
+                ItemResult::new(item.item, failed.remove(&index).map_or(Ok(()), Err))
+            })
             .collect()
     }
 

@@ -104,7 +104,7 @@ impl LakeFormationDriver {
                 } else {
                     Err(missing.join("; "))
                 };
-                (item.item, result)
+                ItemResult::new(item.item, result)
             })
             .collect()
     }

@@ -14,6 +14,7 @@ use crate::domain::access::{
     AccessRequest, Decision, NewAccessRequest, RequestItem, Transition, next_status, worst,
 };
 use crate::domain::effects;
+use crate::domain::grants::ItemResult;
 use crate::domain::*;
 use crate::store::common::postgres_peers::jobs::insert_job;
 use crate::store::{AccessStore, ItemOutcome, NewJob, RequestFilter, StoreError, StoreResult, now};
@@ -461,16 +462,8 @@ impl AccessStore for PgStore {
         &self,
         id: RequestId,
         outcomes: &[ItemOutcome],
-        event_type: Option<&'static str>,
+        event_type: Option<EventType>,
     ) -> StoreResult<AccessRequest> {
-        // The trait still takes the wire name (its callers are being moved); only known
-        // types are written.
-        let event_type = event_type
-            .map(|name| {
-                EventType::from_wire(name)
-                    .ok_or_else(|| StoreError::Corrupt(format!("unknown event type {name:?}")))
-            })
-            .transpose()?;
         let mut tx = self.begin().await?;
         let now = now();
         for outcome in outcomes {
@@ -575,11 +568,11 @@ impl AccessStore for PgStore {
     async fn record_verification(
         &self,
         id: RequestId,
-        results: &[(Uuid, Result<(), String>)],
+        results: &[ItemResult<()>],
     ) -> StoreResult<AccessRequest> {
         let mut tx = self.begin().await?;
         let now = now();
-        for (item, result) in results {
+        for ItemResult { item, result } in results {
             sqlx::query("UPDATE grants SET health = $1, health_detail = $2, last_verified_at = $3, updated_at = $3 WHERE item_id = $4 AND state = 'applied'")
                 .bind(if result.is_ok() { "healthy" } else { "unhealthy" })
                 .bind(result.as_ref().err())
@@ -591,7 +584,7 @@ impl AccessStore for PgStore {
         let request = load_one(&mut tx, id.0).await?;
         let unhealthy: Vec<_> = results
             .iter()
-            .filter_map(|(item, r)| {
+            .filter_map(|ItemResult { item, result: r }| {
                 r.as_ref()
                     .err()
                     .map(|e| json!({"item": item, "missing": e}))
