@@ -299,3 +299,14 @@ pub async fn remove_principal(
         .remove_principal(Actor::User(caller.user), principal.id)
         .await?)
 }
+
+/// The principals of an environment the caller may see: every one for admins, their own
+/// teams' for everyone else.
+pub async fn visible_principals(
+    app: &App,
+    caller: &Subject<'_>,
+    environment: &Environment,
+) -> ActionResult<Vec<ConsumerPrincipal>> {
+    let teams = (!caller.is_admin).then_some(caller.teams);
+    Ok(app.store.list_principals(environment.id, teams).await?)
+}

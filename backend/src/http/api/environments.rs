@@ -177,8 +177,7 @@ pub async fn list_principals(
     ApiQuery(page): ApiQuery<PageParams>,
 ) -> Result<Response, AppError> {
     let environment = environment(&app, &slug).await?;
-    let teams = (!user.is_admin).then_some(user.teams.as_slice());
-    let principals = app.store.list_principals(environment.id, teams).await?;
+    let principals = environments::visible_principals(&app, &user.subject(), &environment).await?;
     Ok(paginate(
         principals,
         |p| format!("{}\u{0}{}\u{0}{}", p.team, p.arn.as_str(), p.id),

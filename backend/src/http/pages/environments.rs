@@ -9,7 +9,7 @@ use serde::Deserialize;
 use super::{Chrome, PageForm, PagePath, RenderPage, flash};
 use crate::actions::ActionError;
 use crate::actions::environments::{
-    PublisherRequest, environment, remove_publisher, set_publisher,
+    PublisherRequest, environment, remove_publisher, set_publisher, visible_principals,
 };
 use crate::app::{App, AppState};
 use crate::domain::policy::may_manage_publishers;
@@ -34,8 +34,7 @@ async fn render(
     environment: Environment,
     error: Option<String>,
 ) -> Result<Response, AppError> {
-    let teams = (!user.is_admin).then_some(user.teams.as_slice());
-    let principals = app.store.list_principals(environment.id, teams).await?;
+    let principals = visible_principals(app, &user.subject(), &environment).await?;
     let publishers = app.store.list_publishers(environment.id).await?;
     EnvironmentPage {
         chrome: Chrome::new(app, Some(user), &environment.name),
