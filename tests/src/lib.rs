@@ -500,4 +500,5 @@ pub async fn follow(client: &reqwest::Client, start: &str, login: &str) -> Journ
 }
 
 pub mod faults;
+pub mod html_forms;
 pub mod moto;
